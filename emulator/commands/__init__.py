@@ -1,0 +1,1 @@
+"""Sub-commands of ``crmemu``; see :mod:`emulator.cli`."""
