@@ -1,0 +1,191 @@
+"""``VisitIndex``: visits kept sorted by (identity key, start time, row) for linking.
+
+The emulator keeps one index per kind of identity key (ClientIDs, phone MD5s,
+e-mail MD5s: separate indexes, so keys of different kinds never collide) and
+grows it as visits arrive in bulk loads. Linking a new upload then costs
+``O(batch · log visits)`` instead of a fresh join over every visit (see the issue
+"The reference attribution engine", item 3).
+
+Keys are ``uint64`` (a ClientID, or the first 8 bytes of an MD5 read big-endian;
+the caller hashes), times are ``int64`` epoch seconds of any sign and size, rows
+are the caller's non-negative ``int64`` visit ids or row numbers (``-1`` is kept
+free to mean "no visit").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from emulator.matching.search import segmented_search
+
+_U64 = np.uint64
+
+
+def _frozen(array: NDArray) -> NDArray:
+    array.flags.writeable = False
+    return array
+
+
+def visit_arrays(
+    keys: ArrayLike, times: ArrayLike, rows: ArrayLike
+) -> tuple[NDArray[np.uint64], NDArray[np.int64], NDArray[np.int64]]:
+    """Coerce three parallel visit columns to ``uint64``/``int64``/``int64`` and check them."""
+    k = np.asarray(keys, dtype=np.uint64).reshape(-1)
+    t = np.asarray(times, dtype=np.int64).reshape(-1)
+    r = np.asarray(rows, dtype=np.int64).reshape(-1)
+    if not k.size == t.size == r.size:
+        raise ValueError(f"keys, times and rows differ in length: {k.size}, {t.size}, {r.size}")
+    if r.size and r.min() < 0:
+        raise ValueError("visit rows must be non-negative (-1 means 'no visit')")
+    return k, t, r
+
+
+def _time_codes(times: NDArray[np.int64], bits: int) -> NDArray[np.uint64]:
+    """Order-preserving ``uint64`` codes of ``times`` that fit in ``bits`` bits.
+
+    The offset from the earliest time is used when the span fits (the usual case:
+    2**44 seconds is half a million years even with 2**20 distinct keys); otherwise
+    the dense rank of each time, which always fits because there are at most as
+    many distinct times as visits.
+    """
+    first, last = int(times.min()), int(times.max())
+    if (last - first).bit_length() <= bits:
+        # uint64 wrap-around subtraction is exact because the true offset fits.
+        return times.view(_U64) - _U64(first % 2**64)
+    return np.unique(times, return_inverse=True)[1].astype(_U64)
+
+
+def sort_order(
+    keys: NDArray[np.uint64], times: NDArray[np.int64], rows: NDArray[np.int64]
+) -> NDArray[np.intp]:
+    """The permutation that sorts visits by (key, time, row).
+
+    ``np.lexsort`` does this in three stable passes and is the slowest way
+    (about 4.6 s for 10M visits on the reference machine). Here: one argsort by
+    key, then the dense key rank and a time code are packed into one ``uint64``
+    and sorted again (nearly sorted input, cheap); the rare runs of equal
+    (key, time) are finally ordered by row with a small lexsort.
+    """
+    n = keys.size
+    if n == 0:
+        return np.empty(0, dtype=np.intp)
+    by_key = np.argsort(keys)
+    sorted_keys = keys[by_key]
+    new_key = np.empty(n, dtype=bool)
+    new_key[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new_key[1:])
+    rank = np.cumsum(new_key, dtype=np.int64) - 1
+    rank_bits = int(rank[-1]).bit_length()
+    packed = _time_codes(times[by_key], 64 - rank_bits)
+    if rank_bits:
+        packed |= rank.astype(_U64) << _U64(64 - rank_bits)
+    within = np.argsort(packed, kind="stable")
+    order = by_key[within]
+    packed = packed[within]
+    same = packed[1:] == packed[:-1]
+    if same.any():
+        tied = np.zeros(n, dtype=bool)
+        tied[1:] = same
+        tied[:-1] |= same
+        at = np.flatnonzero(tied)
+        members = order[at]
+        order[at] = members[np.lexsort((rows[members], packed[at]))]
+    return order
+
+
+@dataclass(frozen=True, eq=False)
+class VisitIndex:
+    """Visits sorted by (key, time, row); read-only arrays.
+
+    ``keys``, ``times``, ``rows`` are the visits in that order. ``unique_keys`` are
+    the distinct keys and ``starts`` (one longer) the offset of each key's first
+    visit, so the visits of ``unique_keys[j]`` are ``starts[j]:starts[j + 1]``.
+    Build with :meth:`build` or :meth:`empty`; grow with :meth:`merged`.
+    """
+
+    keys: NDArray[np.uint64]
+    times: NDArray[np.int64]
+    rows: NDArray[np.int64]
+    unique_keys: NDArray[np.uint64]
+    starts: NDArray[np.int64]
+
+    @classmethod
+    def _from_sorted(
+        cls, keys: NDArray[np.uint64], times: NDArray[np.int64], rows: NDArray[np.int64]
+    ) -> VisitIndex:
+        if keys.size:
+            first = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+            starts = np.concatenate(([0], first, [keys.size])).astype(np.int64)
+        else:
+            starts = np.zeros(1, dtype=np.int64)
+        return cls(
+            _frozen(keys),
+            _frozen(times),
+            _frozen(rows),
+            _frozen(keys[starts[:-1]]),
+            _frozen(starts),
+        )
+
+    @classmethod
+    def empty(cls) -> VisitIndex:
+        """An index with no visits: every lookup answers "no visit"."""
+        return cls.build([], [], [])
+
+    @classmethod
+    def build(cls, keys: ArrayLike, times: ArrayLike, rows: ArrayLike) -> VisitIndex:
+        """Index visits given as three parallel columns, in any order."""
+        k, t, r = visit_arrays(keys, times, rows)
+        order = sort_order(k, t, r)
+        return cls._from_sorted(k[order], t[order], r[order])
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+    def slices(self, keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """``(lo, hi)`` per key: its visits are ``lo:hi``.
+
+        A key with no visits gets the empty slice at the place where it would be
+        inserted. Sorted ``keys`` make the underlying ``searchsorted`` much faster.
+        """
+        slot = np.searchsorted(self.unique_keys, keys)
+        if self.unique_keys.size == 0:
+            return slot.astype(np.int64), slot.astype(np.int64)
+        lo = self.starts[slot]
+        known = self.unique_keys.take(np.minimum(slot, self.unique_keys.size - 1)) == keys
+        hi = np.where(known, self.starts.take(np.minimum(slot + 1, self.unique_keys.size)), lo)
+        return lo, hi
+
+    def merged(self, keys: ArrayLike, times: ArrayLike, rows: ArrayLike) -> VisitIndex:
+        """A new index holding these visits and the new ones.
+
+        Only the new batch is sorted; it is then merged into the existing sorted
+        run by insertion points (``O(batch · log visits)`` searches plus one linear
+        copy), never re-sorting what is already indexed. The result equals
+        ``build`` over the concatenation.
+        """
+        batch = VisitIndex.build(keys, times, rows)
+        if len(batch) == 0:
+            return self
+        if len(self) == 0:
+            return batch
+        lo, hi = self.slices(batch.keys)
+        first = segmented_search(self.times, lo, hi, batch.times, "left")
+        after = segmented_search(self.times, first, hi, batch.times, "right")
+        before = segmented_search(self.rows, first, after, batch.rows, "left")
+        new_at = before + np.arange(len(batch))
+        old_at = np.ones(len(self) + len(batch), dtype=bool)
+        old_at[new_at] = False
+        columns = []
+        for old, new in (
+            (self.keys, batch.keys),
+            (self.times, batch.times),
+            (self.rows, batch.rows),
+        ):
+            column = np.empty(old.size + new.size, dtype=old.dtype)
+            column[new_at] = new
+            column[old_at] = old
+            columns.append(column)
+        return VisitIndex._from_sorted(*columns)
