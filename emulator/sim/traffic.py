@@ -210,17 +210,17 @@ class TrafficModel:
             device=device_new.astype(np.int8),
             region=rng.choice(len(self.regions), size=len(fresh), p=self.region_p),
         )
+        client_id = persons["client_id"][person]
+        device = persons["device"][person]
         lost = rows[rng.random(len(rows)) < traffic.cookie_loss]
         if len(lost):
-            persons.assign("client_id", person[lost], _client_ids(start[lost], rng))
-            devices = rng.choice(len(self.devices), size=len(lost), p=self.device_p)
-            persons.assign("device", person[lost], devices.astype(np.int8))
-        return (
-            persons["client_id"][person],
-            person,
-            persons["device"][person],
-            persons["region"][person],
-        )
+            # The new cookie (and device) holds from this visit on: earlier visits in the same
+            # hour keep the old ClientID; the person carries the new one into later hours.
+            client_id[lost] = _client_ids(start[lost], rng)
+            device[lost] = rng.choice(len(self.devices), size=len(lost), p=self.device_p)
+            persons.assign("client_id", person[lost], client_id[lost])
+            persons.assign("device", person[lost], device[lost])
+        return client_id, person, device, persons["region"][person]
 
     def _durations(self, n: int) -> np.ndarray:
         mean = self.settings.traffic.mean_duration_seconds

@@ -95,7 +95,7 @@ class VisitTable:
     def csv(self, start: int = 0, stop: int | None = None) -> bytes:
         """Rows ``start:stop`` as the control route's CSV (header included)."""
         sink = io.BytesIO()
-        options = pa_csv.WriteOptions(quoting_style="needed")
+        options = pa_csv.WriteOptions(quoting_style="needed", quoting_header="none")
         pa_csv.write_csv(self.arrow(start, stop), sink, write_options=options)
         return sink.getvalue()
 
