@@ -73,37 +73,35 @@ class ExportJob:
     def collect(self, since: float, reason: str) -> None:
         """Emit the batches for everything that changed at or after ``since``."""
         now, fmt, builder = self.env.now, self.spec.format, self.builder
-        if fmt == "offline_conversions":
-            rows = (
-                builder.offline_conversion(d, self.spec.target) for d in self.crm.paid.since(since)
-            )
-            self._emit(now, "offline_conversions", [r for r in rows if r is not None], reason)
-            return
-        if fmt == "calls":
-            records = [
-                builder.call(
-                    lead,
-                    self.tracking.static_number
-                    if lead.static_call
-                    else self.tracking.tracking_number,
-                )
-                for lead in self.crm.calls.since(since)
-            ]
-            self._emit(now, "calls", records, reason)
+        if fmt in ("offline_conversions", "calls"):
+            if fmt == "calls":
+                number = self.tracking.tracking_number
+                rows = (builder.call(lead, number) for lead in self.crm.calls.since(since))
+            else:
+                target = self.spec.target
+                rows = (builder.offline_conversion(d, target) for d in self.crm.paid.since(since))
+            self._emit(now, fmt, [row for row in rows if row is not None], reason)
             return
         deals = _unique_deals(self.crm.changes.since(since))
         if fmt == "simple_orders":
             self._emit(
                 now,
                 "simple_orders",
-                [builder.simple_order(d, self.renaming) for d in deals],
+                [builder.snapshot("simple_order", d, self.renaming) for d in deals],
                 reason,
             )
             return
         contacts = {d.contact.uniq_id: d.contact for d in deals}
         ordered = sorted(contacts.values(), key=lambda c: int(c.uniq_id))
-        self._emit(now, "contacts", [builder.contact(c, self.renaming) for c in ordered], reason)
-        self._emit(now, "orders", [builder.order(d, self.renaming) for d in deals], reason)
+        self._emit(
+            now,
+            "contacts",
+            [builder.snapshot("contact", c, self.renaming) for c in ordered],
+            reason,
+        )
+        self._emit(
+            now, "orders", [builder.snapshot("order", d, self.renaming) for d in deals], reason
+        )
 
     def _emit(self, at: float, kind: str, records: Sequence[Any], reason: str) -> None:
         if records:

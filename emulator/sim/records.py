@@ -8,8 +8,9 @@ change, which is why that variant breaks linking).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 from emulator.domain import Call, Contact, OfflineConversion, Order, OrderGoal, SimpleOrder
 from emulator.sim.calendar import SimCalendar
@@ -41,6 +42,19 @@ class RecordBuilder:
     calendar: SimCalendar
     pipeline: PipelineSpec
     currency: str
+    _cache: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def snapshot(self, kind: str, item: ContactRecord | DealRecord, renaming: Renaming) -> Any:
+        """``contact``, ``order`` or ``simple_order`` record of ``item`` as it is now.
+
+        A daily "last 3 days" job sends most deals several times unchanged; an unchanged item
+        (same ``updated``) reuses its last snapshot, which is safe since records are frozen.
+        """
+        key = (kind, id(item), item.updated, renaming)
+        record = self._cache.get(key)
+        if record is None:
+            record = self._cache[key] = getattr(self, kind)(item, renaming)
+        return record
 
     def contact(self, contact: ContactRecord, renaming: Renaming = NO_RENAMING) -> Contact:
         cal = self.calendar
@@ -117,7 +131,11 @@ class RecordBuilder:
             currency=self.currency,
         )
 
-    def call(self, lead: Lead, number: str) -> Call:
+    def call(self, lead: Lead, number: str) -> Call | None:
+        """A tracked call; ``None`` without a visitor id (a static number, an exhausted pool),
+        since a calls file needs ``ClientId``, ``UserId`` or ``Yclid`` on every row (§7.7)."""
+        if lead.client_id is None:
+            return None
         return Call(
             date_time=self.calendar.local(lead.at).astimezone(UTC),
             client_id=lead.client_id,

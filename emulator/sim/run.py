@@ -46,17 +46,23 @@ def simulate(
     """
     world = World(settings, seed)
     world.run(on_hour)
+    return result_of(world, build_timeline(world.batches, world.settings, world.calendar))
+
+
+def result_of(world: World, timeline: tuple[Upload, ...]) -> SimulationResult:
+    """The result of a world that has run, with its serialised timeline."""
     names = tuple(world.traffic.source_names)
+    settings = world.settings
     visits = VisitTable(world.traffic.table(), settings.simulation, world.typed, names)
     return SimulationResult(
         settings=settings,
-        seed=seed,
+        seed=world.seed,
         calendar=world.calendar,
         pipeline=world.pipeline,
         visits=visits,
         crm=world.crm,
         leads=tuple(world.leads),
-        timeline=build_timeline(world.batches, settings, world.calendar),
+        timeline=timeline,
         stats=world.stats,
         source_names=names,
     )

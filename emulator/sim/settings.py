@@ -173,7 +173,6 @@ class CallTracking:
     hold_minutes: float = 20.0
     static_share: float = 0.15
     tracking_number: str = "+74951234567"
-    static_number: str = "+74957654321"
 
 
 @dataclass(frozen=True)
