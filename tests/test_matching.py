@@ -1,5 +1,6 @@
 """Worked examples of the linking rule, and the contract of the matching API."""
 
+import sys
 from datetime import UTC, datetime
 
 import numpy as np
@@ -9,6 +10,7 @@ import emulator.matching as matching
 from emulator.matching import (
     KernelUnavailable,
     VisitIndex,
+    available_kernels,
     get_kernel,
     link_groups,
     link_latest,
@@ -120,6 +122,15 @@ def test_unknown_kernel_is_refused_with_the_known_names():
     assert get_kernel() is get_kernel("numpy")
     with pytest.raises(KernelUnavailable, match="numpy"):
         get_kernel("nope")
+
+
+def test_without_numba_the_numba_kernel_is_unavailable_and_not_listed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "emulator.matching.numba_kernel", raising=False)
+    monkeypatch.delitem(matching.KERNELS, "numba", raising=False)
+    with pytest.raises(KernelUnavailable, match="optional dependency"):
+        get_kernel("numba")
+    assert available_kernels() == ["numpy"]
 
 
 def test_public_names():

@@ -27,6 +27,8 @@ ROWS = st.integers(0, 40)
 visits = st.lists(st.tuples(KEYS, TIMES, ROWS), max_size=40)
 queries = st.lists(st.tuples(st.integers(0, 5), KEYS, TIMES, TIMES), max_size=25)
 kernels = pytest.mark.parametrize("kernel", available_kernels())
+# A compiled kernel's first call loads or compiles it: no per-example deadline.
+no_deadline = settings(deadline=None)
 
 
 def columns(rows, width):
@@ -34,6 +36,7 @@ def columns(rows, width):
 
 
 @kernels
+@no_deadline
 @given(visits=visits, queries=queries)
 def test_link_latest_equals_oracle(kernel, visits, queries):
     _, keys, times, not_before = columns(queries, 4)
@@ -43,6 +46,7 @@ def test_link_latest_equals_oracle(kernel, visits, queries):
 
 
 @kernels
+@no_deadline
 @given(visits=visits, queries=queries)
 def test_link_groups_equals_oracle(kernel, visits, queries):
     groups, keys, times, not_before = columns(queries, 4)

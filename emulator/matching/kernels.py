@@ -14,6 +14,7 @@ use when numba is installed (``pip install 'crm-metrica-emulator[fast]'``).
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 
@@ -30,28 +31,43 @@ Kernel = Callable[
 DEFAULT_KERNEL = "numpy"
 
 
+def in_key_order(body: Kernel) -> Kernel:
+    """A kernel that hands ``body`` its queries ordered by key, and puts the answers back.
+
+    Ordered keys make both the key lookup and the time search walk memory
+    forwards: on 10M visits that is several times faster than searching in arrival
+    order, for one argsort of the batch. ``body`` never sees an empty batch or index.
+    """
+
+    @functools.wraps(body)
+    def kernel(
+        index: VisitIndex,
+        keys: NDArray[np.uint64],
+        times: NDArray[np.int64],
+        not_before: NDArray[np.int64],
+    ) -> NDArray[np.int64]:
+        found = np.full(keys.size, -1, dtype=np.int64)
+        if keys.size and len(index):
+            order = np.argsort(keys)
+            found[order] = body(index, keys[order], times[order], not_before[order])
+        return found
+
+    return kernel
+
+
+@in_key_order
 def locate_numpy(
     index: VisitIndex,
     keys: NDArray[np.uint64],
     times: NDArray[np.int64],
     not_before: NDArray[np.int64],
 ) -> NDArray[np.int64]:
-    """Positions of the linked visits (``-1``: none); numpy only, ``O(q log n)``.
-
-    The queries are first ordered by key so that both the key lookup and the
-    time search walk memory forwards: on 10M visits that is several times faster
-    than searching in arrival order, and it costs one argsort of the batch.
-    """
-    found = np.full(keys.size, -1, dtype=np.int64)
-    if keys.size == 0 or len(index) == 0:
-        return found
-    order = np.argsort(keys)
-    lo, hi = index.slices(keys[order])
-    end = segmented_search(index.times, lo, hi, times[order], "right")
+    """Positions of the linked visits (``-1``: none); numpy only, ``O(q log n)``."""
+    lo, hi = index.slices(keys)
+    end = segmented_search(index.times, lo, hi, times, "right")
     last = end - 1
-    linked = (end > lo) & (index.times.take(np.maximum(last, 0)) >= not_before[order])
-    found[order] = np.where(linked, last, -1)
-    return found
+    linked = (end > lo) & (index.times.take(np.maximum(last, 0)) >= not_before)
+    return np.where(linked, last, -1)
 
 
 KERNELS: dict[str, Kernel] = {DEFAULT_KERNEL: locate_numpy}
