@@ -111,6 +111,11 @@ class RuleSet:
     """Match phones and e-mails (plain or MD5) through visits where the counter's advanced
     matching captured them (https://yandex.ru/dev/metrika/en/data-import/contacts, "Additional
     tracking settings")."""
+    normalize_identifiers: bool = False
+    """The docs ask for phones as digits with country code and e-mails in lower case
+    (https://yandex.ru/dev/metrika/ru/data-import/hashing) and do not say the service repairs
+    other forms; by default values are matched as sent, so ``8 (999) 555-11-11`` never matches.
+    ``True`` normalises phones and e-mails before hashing."""
     end_of_day: EndOfDay = EndOfDay.METRICA
     orders_per_customer_limit: int = 100_000
     """https://yandex.com/dev/metrika/en/management/openapi/schema/uploadOrdersJson_1.md; what

@@ -2,7 +2,8 @@
 
 The store knows rows and columns, never rules. Everything the engine keeps lives here, keyed
 by counter, so a file database survives a restart and ``:memory:`` serves throw-away runs.
-Times are stored as integer Unix seconds, money as decimal text (exact), records as JSON.
+Times are stored as integer Unix seconds, money as decimal text (exact), records as JSON, and
+uint64 identifiers (ClientIDs, yclids) as decimal text because SQLite integers are signed.
 """
 
 from __future__ import annotations
@@ -42,11 +43,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE visits (
         counter_id INTEGER NOT NULL,
         visit_id INTEGER NOT NULL,
-        client_id INTEGER NOT NULL,
+        client_id TEXT NOT NULL,
         start_time INTEGER NOT NULL,
+        traffic_source TEXT NOT NULL,
+        source_detail TEXT,
+        utm_source TEXT,
+        utm_medium TEXT,
+        utm_campaign TEXT,
+        utm_term TEXT,
+        utm_content TEXT,
+        yclid TEXT,
         record_json TEXT NOT NULL,
         PRIMARY KEY (counter_id, visit_id)
     );
+    CREATE INDEX visits_by_client ON visits (counter_id, client_id, start_time);
     CREATE TABLE status_mapping (
         counter_id INTEGER NOT NULL,
         status_id TEXT NOT NULL,

@@ -1,0 +1,60 @@
+"""Reference emulator of Yandex Metrica's CRM data and offline-conversion uploads.
+
+The public, in-process API: build an :class:`Emulator`, configure a counter, load visits,
+upload what a CRM sends, move the virtual clock, and read decisions and reports. The HTTP
+emulator (``crmemu serve``) is a thin adapter over exactly this surface.
+"""
+
+from emulator.clock import VirtualClock, WallClock
+from emulator.counter import CounterConfig, Goal
+from emulator.decisions import DecisionCode
+from emulator.domain import (
+    Call,
+    Contact,
+    MergeMode,
+    OfflineConversion,
+    OfflineUploading,
+    Order,
+    OrderGoal,
+    OrderStatus,
+    RowError,
+    SimpleOrder,
+    StatusType,
+    UploadKind,
+    Uploading,
+    Visit,
+)
+from emulator.errors import ApiError
+from emulator.reports import Attribution
+from emulator.rules import RuleSet
+from emulator.service import Emulator, OrderView
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApiError",
+    "Attribution",
+    "Call",
+    "Contact",
+    "CounterConfig",
+    "DecisionCode",
+    "Emulator",
+    "Goal",
+    "MergeMode",
+    "OfflineConversion",
+    "OfflineUploading",
+    "Order",
+    "OrderGoal",
+    "OrderStatus",
+    "OrderView",
+    "RowError",
+    "RuleSet",
+    "SimpleOrder",
+    "StatusType",
+    "UploadKind",
+    "Uploading",
+    "Visit",
+    "VirtualClock",
+    "WallClock",
+    "__version__",
+]

@@ -1,0 +1,314 @@
+"""Every worked example of the docs and the seeds, reproduced by the reference engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from emulator import Contact, Goal, MergeMode, OrderStatus, RuleSet, StatusType, UploadKind
+from emulator.counter import CRM_GOAL
+from tests.engine_support import (
+    COUNTER,
+    codes,
+    goal_names,
+    make_emulator,
+    msk,
+    order,
+    visit,
+)
+
+SIMPLE_ORDERS_SAMPLE = (
+    "id,create_date_time,client_uniq_id,client_ids,emails,phones,order_status,revenue,cost,goals,currency\n"
+    's_ord1,10.01.2024 11:56,s_user1,,"mail@example.com,mail2@example.com",,PAID,200,150,"oplata_cash:200,filial_1",\n'
+    "s_ord2,20.01.2024 11:59,,12345,mail3@example.com,,,200,150,,EUR\n"
+    ",12.02.2024,,34456,,79876543210,SPAM,,,plohoy_lead,\n"
+)
+SAMPLE_GOALS = (
+    Goal(11, "Cash", "oplata_cash"),
+    Goal(12, "Branch 1", "filial_1"),
+    Goal(13, "Bad lead", "plohoy_lead"),
+)
+
+
+def _simple_orders_sample(tmp_path, rules: RuleSet):
+    """https://yandex.ru/dev/metrika/en/data-import/simple-orders-data, uploaded on 25 Jan."""
+    emu = make_emulator(tmp_path, SAMPLE_GOALS, rules, now=msk(2024, 1, 25, 12, 0))
+    emu.load_visits(
+        COUNTER,
+        [
+            visit(1, 500, msk(2024, 1, 9, 10, 0), emails=("mail@example.com",)),
+            visit(2, 12345, msk(2024, 1, 19, 10, 0)),
+            visit(3, 34456, msk(2024, 1, 24, 10, 0)),
+        ],
+    )
+    emu.upload_simple_orders(COUNTER, SIMPLE_ORDERS_SAMPLE.encode(), "SAVE", "COMMA")
+    return emu
+
+
+def test_simple_orders_sample_goals_and_revenues_as_documented(tmp_path):
+    emu = _simple_orders_sample(tmp_path, RuleSet(spam_goal=False))
+    reaches = {
+        (r["subject_key"], r["goal"]): (r["revenue"], r["currency"])
+        for r in emu.goal_reaches(COUNTER)
+    }
+    # s_ord1: PAID → Order created + Order paid with 200 − 150 = 50; oplata_cash its own 200;
+    # filial_1 without a price inherits 50; no currency → roubles.
+    assert reaches[("s_ord1", "CRM: Order created")] == ("50", "RUB")
+    assert reaches[("s_ord1", "CRM: Order paid")] == ("50", "RUB")
+    assert reaches[("s_ord1", "Cash")] == ("200", "RUB")
+    assert reaches[("s_ord1", "Branch 1")] == ("50", "RUB")
+    # s_ord2: no status → PAID; EUR.
+    assert reaches[("s_ord2", "CRM: Order created")] == ("50", "EUR")
+    assert reaches[("s_ord2", "CRM: Order paid")] == ("50", "EUR")
+    # The row without id: SPAM → no CRM goal; plohoy_lead fires with no revenue.
+    anonymous = [key for key, _ in reaches if key.startswith("#auto:")]
+    assert {goal for key, goal in reaches if key.startswith("#auto:")} == {"Bad lead"}
+    assert reaches[(anonymous[0], "Bad lead")] == (None, "RUB")
+    assert len(reaches) == 7
+
+
+def test_simple_orders_row_without_id_searches_back_from_23_59_of_its_day(tmp_path):
+    emu = _simple_orders_sample(tmp_path, RuleSet(spam_goal=False))
+    key = next(k for k in emu.order_ids(COUNTER) if k.startswith("#auto:"))
+    view = emu.order(COUNTER, key)
+    assert datetime.fromisoformat(view.order["create_date_time"]) == msk(2024, 2, 12, 23, 59)
+    assert view.linked_visit_id == 3
+
+
+def test_simple_orders_sample_with_the_seed_spam_goal(tmp_path):
+    emu = _simple_orders_sample(tmp_path, RuleSet())
+    key = next(k for k in emu.order_ids(COUNTER) if k.startswith("#auto:"))
+    assert goal_names(emu, key) == ["CRM: Order spam", "Bad lead"]
+
+
+def test_resending_the_sample_without_ids_duplicates_only_the_id_less_row(tmp_path):
+    emu = _simple_orders_sample(tmp_path, RuleSet(spam_goal=False))
+    before = len(emu.goal_reaches(COUNTER))
+    emu.upload_simple_orders(COUNTER, SIMPLE_ORDERS_SAMPLE.encode(), "SAVE")
+    assert sum(1 for k in emu.order_ids(COUNTER) if k.startswith("#auto:")) == 2
+    assert len(emu.goal_reaches(COUNTER)) == before + 1  # only the new anonymous order's goal
+
+
+def test_crm_goals_are_created_by_the_first_successful_upload(tmp_path):
+    emu = make_emulator(tmp_path, now=msk(2024, 1, 25))
+    assert [g for g in emu.goals(COUNTER) if g.type == CRM_GOAL] == []
+    emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(1,))], "SAVE")
+    names = {g.name for g in emu.goals(COUNTER) if g.type == CRM_GOAL}
+    assert names == {"CRM: Order created", "CRM: Order paid", "CRM: Order spam"}
+
+
+def _lifecycle(emu, statuses, created=msk(2024, 3, 1, 10, 0), revenue="1000", cost="400"):
+    emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(111,))], "SAVE")
+    for hours, status in enumerate(statuses):
+        emu.set_clock(msk(2024, 3, 2, 10 + hours, 0))
+        emu.upload_records(
+            COUNTER,
+            UploadKind.ORDERS,
+            [order("deal-1", created, status, revenue=revenue, cost=cost)],
+            "UPDATE",
+        )
+
+
+def test_good_lead_lifecycle_three_goals_on_one_visit(tmp_path):
+    """ES seed: IN_PROGRESS → good_lead (JS goal "Good leads") → PAID: three goals."""
+    emu = make_emulator(tmp_path, (Goal(101, "Good leads", "good_lead"),), now=msk(2024, 3, 2))
+    emu.load_visits(COUNTER, [visit(7, 111, msk(2024, 3, 1, 9, 30))])
+    _lifecycle(emu, ["IN_PROGRESS", "good_lead", "PAID"])
+    view = emu.order(COUNTER, "deal-1")
+    assert [r["goal"] for r in view.goal_reaches] == [
+        "CRM: Order created",
+        "Good leads",
+        "CRM: Order paid",
+    ]
+    assert {r["visit_id"] for r in view.goal_reaches} == {7}
+    assert {r["revenue"] for r in view.goal_reaches} == {"600"}
+    assert view.status_type == "PAID"
+    statuses = [d["data"].get("after") for d in view.decisions if d["code"] == "STATUS_CHANGED"]
+    assert statuses == ["good_lead", "PAID"]
+
+
+def test_good_lead_status_has_type_other(tmp_path):
+    emu = make_emulator(tmp_path, (Goal(101, "Good leads", "good_lead"),), now=msk(2024, 3, 2))
+    emu.load_visits(COUNTER, [visit(7, 111, msk(2024, 3, 1, 9, 30))])
+    _lifecycle(emu, ["IN_PROGRESS", "good_lead"])
+    assert emu.order(COUNTER, "deal-1").status_type == StatusType.OTHER
+
+
+DENTAL_GOALS = (
+    Goal(201, "Appointment at branch 1", "zapis1"),
+    Goal(202, "Appointment at branch 2", "zapis2"),
+    Goal(203, "All appointments", "vse_zapisi"),
+    Goal(204, "Payments at branch 2", "oplaty_2_filial"),
+)
+DENTAL_MAPPING = {
+    "order_statuses": [
+        {"id": "new_lead", "humanized": "New lead", "type": "IN_PROGRESS"},
+        {
+            "id": "zapis1",
+            "humanized": "Booked at branch 1",
+            "type": "OTHER",
+            "goal_action_ids": ["vse_zapisi"],
+        },
+        {
+            "id": "zapis2",
+            "humanized": "Booked at branch 2",
+            "type": "OTHER",
+            "goal_action_ids": ["vse_zapisi"],
+        },
+        {
+            "id": "paid_in_filial2",
+            "humanized": "Paid",
+            "type": "PAID",
+            "goal_action_ids": "oplaty_2_filial",
+        },
+    ]
+}
+
+
+def test_dental_clinic_lifecycle_exact_goal_sequence(tmp_path):
+    """ES seed: new lead → branch 1 → cancelled → branch 2 → paid at branch 2."""
+    emu = make_emulator(tmp_path, DENTAL_GOALS, now=msk(2024, 3, 2))
+    emu.map_order_statuses(COUNTER, DENTAL_MAPPING)
+    emu.load_visits(COUNTER, [visit(9, 111, msk(2024, 3, 1, 9, 30))])
+    _lifecycle(emu, ["new_lead", "zapis1", "CANCELLED", "zapis2", "paid_in_filial2"])
+    view = emu.order(COUNTER, "deal-1")
+    assert [r["goal"] for r in view.goal_reaches] == [
+        "CRM: Order created",
+        "Appointment at branch 1",
+        "All appointments",
+        "Appointment at branch 2",
+        "All appointments",
+        "CRM: Order paid",
+        "Payments at branch 2",
+    ]
+    assert {r["visit_id"] for r in view.goal_reaches} == {9}
+    assert view.status_type == "PAID"
+
+
+def test_mapping_accepts_canceled_spelling_and_string_goal_ids(tmp_path):
+    emu = make_emulator(tmp_path, now=msk(2024, 3, 2))
+    emu.map_order_statuses(
+        COUNTER,
+        {"order_statuses": [{"id": "otmena", "type": "CANCELED", "goal_action_ids": "x"}]},
+    )
+    assert emu.order_statuses(COUNTER) == [
+        OrderStatus("otmena", StatusType.CANCELLED, None, ("x",))
+    ]
+
+
+def test_offline_conversion_docs_example_links_to_the_5_march_visit(tmp_path):
+    """https://yandex.ru/dev/metrika/en/management/offline-conv: visits on 1, 5 and 11 March,
+    a purchase on 10 March uploaded on 20 March → linked to the 5 March visit."""
+    emu = make_emulator(
+        tmp_path, (Goal(301, "Offline purchase", "purchase"),), now=msk(2024, 3, 20, 12)
+    )
+    emu.load_visits(
+        COUNTER,
+        [
+            visit(1, 777, msk(2024, 3, 1, 12)),
+            visit(5, 777, msk(2024, 3, 5, 12)),
+            visit(11, 777, msk(2024, 3, 11, 12)),
+        ],
+    )
+    purchase = int(datetime(2024, 3, 10, 9, tzinfo=UTC).timestamp())
+    uploading = emu.upload_offline_conversions(
+        COUNTER,
+        f"ClientId,Target,DateTime,Price,Currency\n777,purchase,{purchase},1500.50,RUB\n".encode(),
+    )
+    assert uploading.status == "PROCESSED"
+    rows = emu.offline_rows(COUNTER, uploading.id)
+    assert [(r["visit_id"], r["code"]) for r in rows] == [(5, "LINKED")]
+    reaches = emu.goal_reaches(COUNTER)
+    assert [(r["goal"], r["visit_id"], r["revenue"]) for r in reaches] == [
+        ("Offline purchase", 5, "1500.50")
+    ]
+
+
+def test_offline_resend_with_another_price_overwrites_the_revenue(tmp_path):
+    emu = make_emulator(
+        tmp_path, (Goal(301, "Offline purchase", "purchase"),), now=msk(2024, 3, 20, 12)
+    )
+    emu.load_visits(COUNTER, [visit(5, 777, msk(2024, 3, 5, 12))])
+    ts = int(msk(2024, 3, 10).timestamp())
+    emu.upload_offline_conversions(
+        COUNTER, f"ClientId,Target,DateTime,Price\n777,purchase,{ts},100\n".encode()
+    )
+    emu.upload_offline_conversions(
+        COUNTER, f"ClientId,Target,DateTime,Price\n777,purchase,{ts},250\n".encode()
+    )
+    reaches = emu.goal_reaches(COUNTER)
+    assert [(r["visit_id"], r["revenue"]) for r in reaches] == [(5, "250")]
+
+
+def test_crm_migration_with_new_creation_dates_keeps_the_first_date(tmp_path):
+    """ES seed FAQ: a new CRM re-sends id A1 with another creation date; it is an update of the
+    existing order, the date stays, and the new CRM's session is never linked."""
+    emu = make_emulator(tmp_path, now=msk(2024, 3, 2))
+    emu.load_visits(COUNTER, [visit(1, 111, msk(2024, 3, 1, 9)), visit(2, 222, msk(2024, 4, 1, 9))])
+    emu.upload_records(
+        COUNTER,
+        UploadKind.CONTACTS,
+        [Contact("old-c", client_ids=(111,)), Contact("new-c", client_ids=(222,))],
+        "SAVE",
+    )
+    emu.upload_records(
+        COUNTER, UploadKind.ORDERS, [order("A1", msk(2024, 3, 1, 10), "PAID", "old-c")], "SAVE"
+    )
+    emu.set_clock(msk(2024, 4, 2))
+    emu.upload_records(
+        COUNTER, UploadKind.ORDERS, [order("A1", msk(2024, 4, 1, 10), "PAID", "new-c")], "SAVE"
+    )
+    view = emu.order(COUNTER, "A1")
+    assert "CREATE_DATE_CONFLICT" in codes(emu, "A1")
+    assert datetime.fromisoformat(view.order["create_date_time"]) == msk(2024, 3, 1, 10)
+    assert view.linked_visit_id == 1
+    assert all(r["visit_id"] == 1 for r in view.goal_reaches)
+
+
+def test_crm_migration_conflict_on_an_unlinked_order_is_too_old_to_link(tmp_path):
+    emu = make_emulator(tmp_path, now=msk(2024, 3, 2))
+    emu.upload_records(
+        COUNTER, UploadKind.ORDERS, [order("A1", msk(2024, 3, 1, 10), "PAID", "nobody")], "SAVE"
+    )
+    emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("new-c", client_ids=(222,))], "SAVE")
+    emu.load_visits(COUNTER, [visit(2, 222, msk(2024, 4, 1, 9))])
+    emu.set_clock(msk(2024, 4, 2))
+    emu.upload_records(
+        COUNTER, UploadKind.ORDERS, [order("A1", msk(2024, 4, 1, 10), "PAID", "new-c")], "SAVE"
+    )
+    assert codes(emu, "A1")[-2:] == ["UPDATED", "NOT_LINKED_ORDER_TOO_OLD"]
+    assert emu.order(COUNTER, "A1").linked_visit_id is None
+
+
+def test_merge_modes_follow_the_documented_table(tmp_path):
+    emu = make_emulator(tmp_path, now=msk(2024, 3, 2))
+
+    def send(mode: MergeMode, **fields):
+        emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c", **fields)], mode)
+        return emu.users_and_customers(COUNTER)
+
+    send(MergeMode.SAVE, name="Ivanov I.", client_ids=(1, 2))
+    assert send(MergeMode.UPDATE)[0]["name"] == "Ivanov I."  # UPDATE, absent → kept
+    assert send(MergeMode.APPEND, client_ids=(1, 3))[0]["client_ids"] == [1, 2, 3]
+    assert send(MergeMode.UPDATE, client_ids=(1, 3))[0]["client_ids"] == [1, 3]
+    after_save = send(MergeMode.SAVE, client_ids=(1, 3))[0]
+    assert after_save["name"] is None and after_save["client_ids"] == [1, 3]
+
+
+def test_goals_revenue_is_profit_and_a_goal_price_wins(tmp_path):
+    from emulator import OrderGoal
+
+    emu = make_emulator(
+        tmp_path, (Goal(5, "Own price", "own"), Goal(6, "Inherits", "inherit")), now=msk(2024, 3, 2)
+    )
+    emu.load_visits(COUNTER, [visit(1, 111, msk(2024, 3, 1))])
+    emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(111,))], "SAVE")
+    goals = (OrderGoal("own", Decimal("7.5")), OrderGoal("inherit"))
+    emu.upload_records(
+        COUNTER,
+        UploadKind.ORDERS,
+        [order("o", msk(2024, 3, 1, 12), "IN_PROGRESS", revenue="10", goals=goals)],
+        "SAVE",
+    )
+    reaches = {r["goal"]: r["revenue"] for r in emu.order(COUNTER, "o").goal_reaches}
+    assert reaches == {"CRM: Order created": "10", "Own price": "7.5", "Inherits": "10"}
