@@ -35,8 +35,11 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from emulator.sim.config import to_plain
-from emulator.sim.crm import DealRecord
+from emulator.sim.crm import ContactRecord, DealRecord
 from emulator.sim.run import SimulationResult
+from emulator.sim.settings import Source
+from emulator.sim.traffic import VisitRef
+from emulator.sim.uploads import Upload
 
 PACKAGES = ("crm-metrica-emulator", "simpy", "faker", "numpy", "pyarrow", "httpx")
 
@@ -58,7 +61,7 @@ def write_run(result: SimulationResult, out: str | Path) -> dict[str, Any]:
     parquet = root / "visits.parquet"
     pq.write_table(result.visits.arrow(truth=True), parquet, compression="zstd")
     written.append(parquet)
-    put("crm/contacts.jsonl", _jsonl(_contact(c) for c in result.crm.contacts))
+    put("crm/contacts.jsonl", _jsonl(_contact(result, c) for c in result.crm.contacts))
     put("crm/deals.jsonl", _jsonl(_deal(result, d) for d in result.crm.deals))
     put("crm/status_history.csv", _status_history(result))
     for upload in result.timeline:
@@ -98,15 +101,16 @@ def _manifest(result: SimulationResult, root: Path, written: list[Path]) -> dict
     }
 
 
-def _contact(contact) -> dict[str, Any]:
+def _contact(result: SimulationResult, contact: ContactRecord) -> dict[str, Any]:
+    """A contact card: identifiers as typed and the first touch's ClientID and UTM tags."""
     return {
         "uniq_id": contact.uniq_id,
         "name": contact.name,
+        "created": result.calendar.local(contact.created).isoformat(),
         "client_id": contact.client_id,
         "phones": contact.phones,
         "emails": contact.emails,
-        "first_lead": contact.first_lead.id,
-        "first_touch_source": contact.first_lead.visit.source,
+        **_utm(result, contact.first_lead.visit),
     }
 
 
@@ -122,8 +126,18 @@ def _deal(result: SimulationResult, deal: DealRecord) -> dict[str, Any]:
         "cost": str(deal.cost),
         "products": [list(p) for p in deal.products],
         "client_id": deal.lead.client_id,
-        "utm_source": _source(result, deal.lead.visit.source).utm_source,
         "lead_channel": deal.lead.channel,
+        **_utm(result, deal.lead.visit),
+    }
+
+
+def _utm(result: SimulationResult, visit: VisitRef) -> dict[str, Any]:
+    """The UTM tags the site passed with a request (what the CRM's UTM fields hold)."""
+    source = _source(result, visit.source)
+    return {
+        "utm_source": source.utm_source,
+        "utm_medium": source.utm_medium,
+        "utm_campaign": source.campaigns[visit.campaign] if visit.campaign >= 0 else None,
     }
 
 
@@ -155,7 +169,7 @@ def _truth(result: SimulationResult, deal: DealRecord) -> dict[str, Any]:
         "source": result.source_names[visit.source],
         "traffic_source": source.traffic_source,
         "source_detail": source.source_detail,
-        "utm_campaign": source.campaigns[visit.campaign] if visit.campaign >= 0 else None,
+        **_utm(result, visit),
         "yclid": visit.yclid or None,
         "created_at": cal.local(deal.created).isoformat(),
         "recorded_created_at": cal.local(deal.recorded_created).isoformat(),
@@ -172,7 +186,7 @@ def _truth(result: SimulationResult, deal: DealRecord) -> dict[str, Any]:
     }
 
 
-def _upload_line(upload) -> dict[str, Any]:
+def _upload_line(upload: Upload) -> dict[str, Any]:
     return {
         "seq": upload.seq,
         "sent_at": upload.sent_at.isoformat(),
@@ -187,7 +201,7 @@ def _upload_line(upload) -> dict[str, Any]:
     }
 
 
-def _upload_truth(upload) -> dict[str, Any]:
+def _upload_truth(upload: Upload) -> dict[str, Any]:
     return {
         "seq": upload.seq,
         "sent_at": upload.sent_at.isoformat(),
@@ -234,7 +248,7 @@ def _ad_costs(result: SimulationResult) -> bytes:
     return _csv(("date", "source", "campaign", "clicks", "cost"), rows)
 
 
-def _source(result: SimulationResult, index: int):
+def _source(result: SimulationResult, index: int) -> Source:
     return result.settings.simulation.sources[result.source_names[index]]
 
 
