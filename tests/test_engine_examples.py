@@ -18,8 +18,8 @@ from tests.engine_support import (
 )
 
 SIMPLE_ORDERS_SAMPLE = (
-    "id,create_date_time,client_uniq_id,client_ids,emails,phones,order_status,revenue,cost,goals,currency\n"
-    's_ord1,10.01.2024 11:56,s_user1,,"mail@example.com,mail2@example.com",,PAID,200,150,"oplata_cash:200,filial_1",\n'
+    "id,create_date_time,client_uniq_id,client_ids,emails,phones,order_status,revenue,cost,goals,currency\n"  # noqa: E501 (the documented sample, verbatim)
+    's_ord1,10.01.2024 11:56,s_user1,,"mail@example.com,mail2@example.com",,PAID,200,150,"oplata_cash:200,filial_1",\n'  # noqa: E501
     "s_ord2,20.01.2024 11:59,,12345,mail3@example.com,,,200,150,,EUR\n"
     ",12.02.2024,,34456,,79876543210,SPAM,,,plohoy_lead,\n"
 )
@@ -97,7 +97,10 @@ def test_crm_goals_are_created_by_the_first_successful_upload(tmp_path):
     assert names == {"CRM: Order created", "CRM: Order paid", "CRM: Order spam"}
 
 
-def _lifecycle(emu, statuses, created=msk(2024, 3, 1, 10, 0), revenue="1000", cost="400"):
+LIFECYCLE_CREATED = msk(2024, 3, 1, 10, 0)
+
+
+def _lifecycle(emu, statuses, created=LIFECYCLE_CREATED, revenue="1000", cost="400"):
     emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(111,))], "SAVE")
     for hours, status in enumerate(statuses):
         emu.set_clock(msk(2024, 3, 2, 10 + hours, 0))

@@ -24,7 +24,11 @@ SECOND = timedelta(seconds=1)
 DAYS_21 = timedelta(days=21)
 
 
-def _linked_setup(tmp_path, rules=None, visit_start=msk(2024, 3, 1, 9), now=msk(2024, 3, 1, 12)):
+VISIT_START = msk(2024, 3, 1, 9)
+SETUP_NOW = msk(2024, 3, 1, 12)
+
+
+def _linked_setup(tmp_path, rules=None, visit_start=VISIT_START, now=SETUP_NOW):
     emu = make_emulator(tmp_path, rules=rules, now=now)
     emu.load_visits(COUNTER, [visit(1, 111, visit_start)])
     emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(111,))], "SAVE")
@@ -191,7 +195,7 @@ def test_unknown_status_is_an_upload_error_by_default(tmp_path):
         )
     assert error.value.status == 400
     assert error.value.error_type == "invalid_uploading"
-    assert "line 1, column order_status" == error.value.items[0].location
+    assert error.value.items[0].location == "line 1, column order_status"
     assert emu.order_ids(COUNTER) == []
 
 
