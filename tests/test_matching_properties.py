@@ -25,7 +25,8 @@ TIMES = st.one_of(NEAR, NEAR, FAR)
 ROWS = st.integers(0, 40)
 
 visits = st.lists(st.tuples(KEYS, TIMES, ROWS), max_size=40)
-queries = st.lists(st.tuples(st.integers(0, 5), KEYS, TIMES, TIMES), max_size=25)
+GROUPS = st.one_of(st.integers(-2, 3), st.sampled_from([I64.min, I64.max]))
+queries = st.lists(st.tuples(GROUPS, KEYS, TIMES, TIMES), max_size=25)
 kernels = pytest.mark.parametrize("kernel", available_kernels())
 # A compiled kernel's first call loads or compiles it: no per-example deadline.
 no_deadline = settings(deadline=None)

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from emulator.matching.index import VisitIndex
 from emulator.matching.search import segmented_search
+from emulator.matching.sorting import by_key
 
 Kernel = Callable[
     [VisitIndex, NDArray[np.uint64], NDArray[np.int64], NDArray[np.int64]], NDArray[np.int64]
@@ -36,7 +37,7 @@ def in_key_order(body: Kernel) -> Kernel:
 
     Ordered keys make both the key lookup and the time search walk memory
     forwards: on 10M visits that is several times faster than searching in arrival
-    order, for one argsort of the batch. ``body`` never sees an empty batch or index.
+    order, for one sort of the batch. ``body`` never sees an empty batch or index.
     """
 
     @functools.wraps(body)
@@ -48,7 +49,7 @@ def in_key_order(body: Kernel) -> Kernel:
     ) -> NDArray[np.int64]:
         found = np.full(keys.size, -1, dtype=np.int64)
         if keys.size and len(index):
-            order = np.argsort(keys)
+            order = by_key(keys)[0]
             found[order] = body(index, keys[order], times[order], not_before[order])
         return found
 

@@ -20,6 +20,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from emulator.matching.index import VisitIndex
 from emulator.matching.kernels import DEFAULT_KERNEL, get_kernel
+from emulator.matching.sorting import unique_inverse
+
+_SIGN = np.uint64(1 << 63)
 
 
 class GroupLinks(NamedTuple):
@@ -110,7 +113,9 @@ def pick_latest(group_ids: ArrayLike, times: ArrayLike, rows: ArrayLike) -> Grou
         raise ValueError(
             f"group_ids, times and rows differ in length: {g.size}, {t.size}, {r.size}"
         )
-    groups, slot = np.unique(g, return_inverse=True)
+    # Flipping the sign bit maps int64 onto uint64 in the same order.
+    unique, slot = unique_inverse(g.view(np.uint64) ^ _SIGN)
+    groups = (unique ^ _SIGN).view(np.int64)
     candidate = np.flatnonzero(r >= 0)
     # Narrow the candidates level by level: latest time, then largest row, then
     # the first candidate. Each level is one unbuffered max/min per group.

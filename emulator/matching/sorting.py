@@ -39,9 +39,14 @@ def _sort_runs(
     return at
 
 
-def _by_key(keys: NDArray[np.uint64]) -> tuple[NDArray[np.intp], NDArray[np.uint64]]:
-    """A permutation sorting ``keys``, and the sorted keys (ties in any order)."""
+def by_key(keys: NDArray[np.uint64]) -> tuple[NDArray[np.intp], NDArray[np.uint64]]:
+    """A permutation sorting ``keys``, and the sorted keys (ties in any order).
+
+    The fast replacement for ``np.argsort`` that the whole package uses.
+    """
     n = keys.size
+    if n == 0:
+        return np.empty(0, dtype=np.intp), keys.copy()
     position_bits = (n - 1).bit_length()
     low = int(keys.min())
     shift = max(0, (int(keys.max()) - low).bit_length() - (64 - position_bits))
@@ -59,6 +64,26 @@ def _by_key(keys: NDArray[np.uint64]) -> tuple[NDArray[np.intp], NDArray[np.uint
         if at is not None:
             sorted_keys[at] = keys[order[at]]
     return order, sorted_keys
+
+
+def _dense_ranks(sorted_values: NDArray) -> NDArray[np.int64]:
+    """0 for the first run of equal values, 1 for the next, ... (input sorted)."""
+    rank = np.zeros(sorted_values.size, dtype=np.int64)
+    np.cumsum(sorted_values[1:] != sorted_values[:-1], out=rank[1:])
+    return rank
+
+
+def unique_inverse(
+    values: NDArray[np.uint64],
+) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    """``np.unique(values, return_inverse=True)``, several times faster on large input."""
+    order, sorted_values = by_key(values)
+    rank = _dense_ranks(sorted_values)
+    inverse = np.empty(values.size, dtype=np.int64)
+    inverse[order] = rank
+    first = np.ones(values.size, dtype=bool)
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=first[1:])
+    return sorted_values[first], inverse
 
 
 def _time_codes(times: NDArray[np.int64], bits: int) -> NDArray[np.uint64]:
@@ -82,12 +107,8 @@ def sort_visits(
     """The three visit columns sorted by (key, time, row)."""
     if keys.size == 0:
         return keys.copy(), times.copy(), rows.copy()
-    order, sorted_keys = _by_key(keys)
-    new_key = np.empty(keys.size, dtype=bool)
-    new_key[0] = True
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new_key[1:])
-    rank = np.cumsum(new_key, dtype=np.int64)
-    rank -= 1
+    order, sorted_keys = by_key(keys)
+    rank = _dense_ranks(sorted_keys)
     rank_bits = int(rank[-1]).bit_length()
     by_key_times = times[order]
     packed = _time_codes(by_key_times, 64 - rank_bits)
