@@ -72,6 +72,26 @@ def make_workload(
 # --- engines: setup(data) -> state; link(state, data) -> linked row per order (-1: none) ---
 
 
+def visit_frame(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Visit columns for the join engines; ``vt`` keeps the start time past the join."""
+    return {
+        "k": data["visit_keys"],
+        "t": data["visit_times"],
+        "vt": data["visit_times"],
+        "row": data["visit_rows"],
+    }
+
+
+def order_frame(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Order columns for the join engines; ``i`` puts the answers back in order."""
+    return {
+        "i": np.arange(data["order_keys"].size),
+        "k": data["order_keys"],
+        "t": data["order_times"],
+        "nb": data["not_before"],
+    }
+
+
 def numpy_setup(data: dict[str, np.ndarray]) -> Any:
     from emulator.matching import VisitIndex
 
@@ -94,10 +114,7 @@ def duckdb_setup(data: dict[str, np.ndarray]) -> Any:
     import pyarrow as pa
 
     con = duckdb.connect()
-    visits = pa.table(
-        {"k": data["visit_keys"], "t": data["visit_times"], "row": data["visit_rows"]}
-    )
-    con.register("visits_arrow", visits)
+    con.register("visits_arrow", pa.table(visit_frame(data)))
     con.execute("CREATE TABLE visits AS SELECT * FROM visits_arrow")
     con.unregister("visits_arrow")
     return con
@@ -106,15 +123,7 @@ def duckdb_setup(data: dict[str, np.ndarray]) -> Any:
 def duckdb_link(con: Any, data: dict[str, np.ndarray]) -> np.ndarray:
     import pyarrow as pa
 
-    orders = pa.table(
-        {
-            "i": np.arange(data["order_keys"].size),
-            "k": data["order_keys"],
-            "t": data["order_times"],
-            "nb": data["not_before"],
-        }
-    )
-    con.register("orders_arrow", orders)
+    con.register("orders_arrow", pa.table(order_frame(data)))
     got = con.execute(
         """SELECT o.i, CASE WHEN v.t >= o.nb THEN v.row ELSE -1 END AS row
            FROM orders_arrow o ASOF LEFT JOIN visits v ON o.k = v.k AND o.t >= v.t"""
@@ -126,30 +135,15 @@ def duckdb_link(con: Any, data: dict[str, np.ndarray]) -> np.ndarray:
 def polars_setup(data: dict[str, np.ndarray]) -> Any:
     import polars as pl
 
-    visits = pl.DataFrame(
-        {
-            "k": data["visit_keys"],
-            "t": data["visit_times"],
-            "vt": data["visit_times"],
-            "row": data["visit_rows"],
-        }
-    )
-    return visits.sort(["k", "t"])
+    return pl.DataFrame(visit_frame(data)).sort(["k", "t"])
 
 
 def polars_link(visits: Any, data: dict[str, np.ndarray]) -> np.ndarray:
     import polars as pl
 
-    orders = pl.LazyFrame(
-        {
-            "i": np.arange(data["order_keys"].size),
-            "k": data["order_keys"],
-            "t": data["order_times"],
-            "nb": data["not_before"],
-        }
-    )
     got = (
-        orders.sort(["k", "t"])
+        pl.LazyFrame(order_frame(data))
+        .sort(["k", "t"])
         .join_asof(visits.lazy(), on="t", by="k", strategy="backward", check_sortedness=False)
         .select("i", pl.when(pl.col("vt") >= pl.col("nb")).then("row").otherwise(-1).alias("row"))
         .collect()
@@ -160,28 +154,14 @@ def polars_link(visits: Any, data: dict[str, np.ndarray]) -> np.ndarray:
 def pandas_setup(data: dict[str, np.ndarray]) -> Any:
     import pandas as pd
 
-    visits = pd.DataFrame(
-        {
-            "k": data["visit_keys"],
-            "t": data["visit_times"],
-            "vt": data["visit_times"],
-            "row": data["visit_rows"],
-        }
-    )
+    visits = pd.DataFrame(visit_frame(data))
     return visits.sort_values("t", kind="stable", ignore_index=True)
 
 
 def pandas_link(visits: Any, data: dict[str, np.ndarray]) -> np.ndarray:
     import pandas as pd
 
-    orders = pd.DataFrame(
-        {
-            "i": np.arange(data["order_keys"].size),
-            "k": data["order_keys"],
-            "t": data["order_times"],
-            "nb": data["not_before"],
-        }
-    ).sort_values("t", kind="stable", ignore_index=True)
+    orders = pd.DataFrame(order_frame(data)).sort_values("t", kind="stable", ignore_index=True)
     got = pd.merge_asof(orders, visits, on="t", by="k", direction="backward")
     row = np.where(got["vt"].to_numpy(na_value=-1) >= got["nb"].to_numpy(), got["row"], -1)
     return scatter(got["i"].to_numpy(), row, data)

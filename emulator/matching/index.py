@@ -14,6 +14,7 @@ free to mean "no visit").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,15 +29,24 @@ def _frozen(array: NDArray) -> NDArray:
     return array
 
 
+KEY_TIME_INT = (np.uint64, np.int64, np.int64)
+"""Column types of visits (key, time, row) and of queries (key, time, not_before)."""
+
+
+def as_columns(names: str, values: Sequence[ArrayLike], dtypes: Sequence[type]) -> list[NDArray]:
+    """Parallel 1-D columns of the given dtypes; a ``ValueError`` naming them if lengths differ."""
+    columns = [np.asarray(v, dtype=d).reshape(-1) for v, d in zip(values, dtypes, strict=True)]
+    if len({c.size for c in columns}) > 1:
+        sizes = ", ".join(str(c.size) for c in columns)
+        raise ValueError(f"{names} differ in length: {sizes}")
+    return columns
+
+
 def visit_arrays(
     keys: ArrayLike, times: ArrayLike, rows: ArrayLike
 ) -> tuple[NDArray[np.uint64], NDArray[np.int64], NDArray[np.int64]]:
     """Coerce three parallel visit columns to ``uint64``/``int64``/``int64`` and check them."""
-    k = np.asarray(keys, dtype=np.uint64).reshape(-1)
-    t = np.asarray(times, dtype=np.int64).reshape(-1)
-    r = np.asarray(rows, dtype=np.int64).reshape(-1)
-    if not k.size == t.size == r.size:
-        raise ValueError(f"keys, times and rows differ in length: {k.size}, {t.size}, {r.size}")
+    k, t, r = as_columns("keys, times and rows", (keys, times, rows), KEY_TIME_INT)
     if r.size and r.min() < 0:
         raise ValueError("visit rows must be non-negative (-1 means 'no visit')")
     return k, t, r

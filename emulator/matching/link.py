@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from emulator.matching.index import VisitIndex
+from emulator.matching.index import KEY_TIME_INT, VisitIndex, as_columns
 from emulator.matching.kernels import DEFAULT_KERNEL, get_kernel
 from emulator.matching.sorting import unique_inverse
 
@@ -42,13 +42,7 @@ def query_arrays(
     keys: ArrayLike, times: ArrayLike, not_before: ArrayLike
 ) -> tuple[NDArray[np.uint64], NDArray[np.int64], NDArray[np.int64]]:
     """Coerce the three query columns to ``uint64``/``int64``/``int64`` of one length."""
-    k = np.asarray(keys, dtype=np.uint64).reshape(-1)
-    t = np.asarray(times, dtype=np.int64).reshape(-1)
-    b = np.asarray(not_before, dtype=np.int64).reshape(-1)
-    if not k.size == t.size == b.size:
-        raise ValueError(
-            f"keys, times and not_before differ in length: {k.size}, {t.size}, {b.size}"
-        )
+    k, t, b = as_columns("keys, times and not_before", (keys, times, not_before), KEY_TIME_INT)
     return k, t, b
 
 
@@ -106,13 +100,7 @@ def pick_latest(group_ids: ArrayLike, times: ArrayLike, rows: ArrayLike) -> Grou
     to combine the links found in several indexes (ClientIDs, phones, e-mails):
     concatenate their candidates and pick once.
     """
-    g = np.asarray(group_ids, dtype=np.int64).reshape(-1)
-    t = np.asarray(times, dtype=np.int64).reshape(-1)
-    r = np.asarray(rows, dtype=np.int64).reshape(-1)
-    if not g.size == t.size == r.size:
-        raise ValueError(
-            f"group_ids, times and rows differ in length: {g.size}, {t.size}, {r.size}"
-        )
+    g, t, r = as_columns("group_ids, times and rows", (group_ids, times, rows), (np.int64,) * 3)
     # Flipping the sign bit maps int64 onto uint64 in the same order.
     unique, slot = unique_inverse(g.view(np.uint64) ^ _SIGN)
     groups = (unique ^ _SIGN).view(np.int64)
