@@ -44,15 +44,20 @@ class DateFormatError(ValueError):
     """A value that is not a date in any accepted format."""
 
 
+# re.ASCII: ``\d`` must not accept other scripts' digits (``٢١.٠٤.٢٠٢٠``); ``\Z``: no
+# trailing newline.
 _CSV = re.compile(
     r"^(?:(?P<d>\d{2})\.(?P<m>\d{2})\.(?P<y>\d{4}|\d{2})|(?P<Y>\d{4})-(?P<M>\d{2})-(?P<D>\d{2}))"
-    r"(?: (?P<H>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?$"
+    r"(?: (?P<H>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?\Z",
+    re.ASCII,
 )
 _JSON = re.compile(
     r"^(?P<Y>\d{4})-(?P<M>\d{2})-(?P<D>\d{2})"
     r"(?:[ T](?P<H>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:\.\d{1,9})?"
-    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?$"
+    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?\Z",
+    re.ASCII,
 )
+_UNIX = re.compile(r"[0-9]{1,12}")
 
 CSV_FORMATS_HELP = "dd.MM.yyyy, dd.MM.yy or yyyy-MM-dd, optionally with HH:mm or HH:mm:ss"
 JSON_FORMATS_HELP = "yyyy-MM-dd or yyyy-MM-dd HH:mm:ss"
@@ -64,7 +69,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name like Europe/Moscow") from exc
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name like Europe/Moscow"
+        ) from exc
 
 
 def two_digit_year(yy: int) -> int:
@@ -92,7 +99,9 @@ def _clock(hour: str | None, minute: str | None, second: str | None) -> time | N
         raise DateFormatError(f"{exc}") from None
 
 
-def parse_csv_datetime(text: str, tz: ZoneInfo, end_of_day: EndOfDay = EndOfDay.METRICA) -> datetime:
+def parse_csv_datetime(
+    text: str, tz: ZoneInfo, end_of_day: EndOfDay = EndOfDay.METRICA
+) -> datetime:
     """A CSV date or date-time, read in ``tz``."""
     match = _CSV.match(text.strip())
     if not match:
@@ -107,7 +116,9 @@ def parse_csv_datetime(text: str, tz: ZoneInfo, end_of_day: EndOfDay = EndOfDay.
     return _build(year, month, day, _clock(g["H"], g["mi"], g["s"]), tz, end_of_day)
 
 
-def parse_json_datetime(text: str, tz: ZoneInfo, end_of_day: EndOfDay = EndOfDay.METRICA) -> datetime:
+def parse_json_datetime(
+    text: str, tz: ZoneInfo, end_of_day: EndOfDay = EndOfDay.METRICA
+) -> datetime:
     """A JSON date or date-time, read in ``tz`` unless it carries its own offset."""
     match = _JSON.match(text.strip())
     if not match:
@@ -130,6 +141,14 @@ def parse_json_datetime(text: str, tz: ZoneInfo, end_of_day: EndOfDay = EndOfDay
     return value
 
 
+def parse_csv_date(text: str) -> date:
+    """A CSV date without a time (``birth_date``): ``dd.MM.yyyy``, ``dd.MM.yy`` or ``yyyy-MM-dd``."""
+    match = _CSV.match(text.strip())
+    if not match or match["H"] is not None:
+        raise DateFormatError(f"{text!r} is not a date (dd.MM.yyyy, dd.MM.yy or yyyy-MM-dd)")
+    return parse_csv_datetime(text, zone("UTC")).date()
+
+
 def parse_json_date(text: str) -> date:
     """A JSON ``yyyy-MM-dd`` date (``birth_date``)."""
     try:
@@ -149,6 +168,9 @@ def format_csv_datetime(value: datetime, tz: ZoneInfo) -> str:
 def parse_unix_seconds(text: str) -> datetime:
     """An offline-conversion ``DateTime``: Unix seconds, UTC (spec §7.2)."""
     stripped = text.strip()
-    if not stripped.isdigit():
+    if not _UNIX.fullmatch(stripped):
         raise DateFormatError(f"{text!r} is not a Unix timestamp in seconds")
-    return datetime.fromtimestamp(int(stripped), tz=UTC)
+    try:
+        return datetime.fromtimestamp(int(stripped), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise DateFormatError(f"{text!r} is too far in the future for a timestamp") from None

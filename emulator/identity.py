@@ -22,7 +22,7 @@ MIN_PHONE_DIGITS = 10
 MAX_PHONE_DIGITS = 15  # E.164
 DEFAULT_COUNTRY_CODE = "7"
 
-_NON_DIGITS = re.compile(r"\D+")
+_NON_DIGITS = re.compile(r"[^0-9]+")  # ASCII digits only: "٧٩٩٩..." is no phone
 _EMAIL = re.compile(r"^[^@\s,;\"]+@[^@\s,;\"]+\.[^@\s,;\"]+$")
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 _CLIENT_ID = re.compile(r"^[0-9]{1,20}$")
