@@ -1,0 +1,67 @@
+"""Checking a whole CSV file the way ``crmemu check`` does: every row error, then warnings.
+
+:class:`FileCheck` walks the file batch by batch (bounded memory), yields each problem as
+soon as it is known — row errors and value warnings in file order per batch, the
+file-level warnings of :class:`~emulator.formats.lint.Linter` at the end — and keeps the
+running :class:`CheckSummary`. It builds no records.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from emulator.domain import RowError, Severity, UploadKind
+from emulator.formats.api import Source, iter_validate_csv
+from emulator.formats.lint import Linter
+from emulator.formats.options import FormatOptions
+
+
+@dataclass
+class CheckSummary:
+    rows: int = 0
+    valid_rows: int = 0
+    errors: int = 0
+    warnings: int = 0
+    by_code: Counter[str] = field(default_factory=Counter)
+
+    def count(self, issue: RowError) -> None:
+        if issue.severity is Severity.ERROR:
+            self.errors += 1
+        else:
+            self.warnings += 1
+        self.by_code[issue.code] += 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rows": self.rows,
+            "valid_rows": self.valid_rows,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "by_code": dict(sorted(self.by_code.items())),
+        }
+
+
+class FileCheck:
+    """Iterate to get the problems of one file; ``summary`` is complete once iteration ends."""
+
+    def __init__(self, kind: UploadKind, source: Source, options: FormatOptions) -> None:
+        self.kind = UploadKind(kind)
+        self.source = source
+        self.options = options
+        self.summary = CheckSummary()
+
+    def __iter__(self) -> Iterator[RowError]:
+        linter = Linter(self.kind, self.options)
+        for batch in iter_validate_csv(self.kind, self.source, self.options):
+            self.summary.rows += batch.rows
+            self.summary.valid_rows += int(batch.valid.sum())
+            issues = batch.errors + batch.warnings + linter.feed(batch)
+            issues.sort(key=lambda issue: issue.line)
+            for issue in issues:
+                self.summary.count(issue)
+                yield issue
+        for issue in linter.finish():
+            self.summary.count(issue)
+            yield issue

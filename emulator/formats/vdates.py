@@ -1,0 +1,210 @@
+"""Vectorised CSV date parsing and counter-zone conversion, checked against emulator.dates.
+
+:mod:`emulator.dates` is the one source of truth for date rules. This module is its fast
+path for whole columns: it parses the canonical fixed-width shapes of the CSV formats
+(``dd.MM.yy``, ``dd.MM.yyyy``, ``yyyy-MM-dd``, each optionally with `` HH:mm`` or
+`` HH:mm:ss``) with numpy, and hands every value it does not accept back to the scalar
+functions, which decide and word the message. A property test proves that every value the
+fast path accepts gets the same instant from the scalar parser.
+
+Local → UTC conversion asks :mod:`zoneinfo` once per distinct local day (and per hour on
+days with a clock change), so zoneinfo stays the authority on offsets, with ``fold=0`` for
+repeated or skipped local times exactly like ``datetime.combine(..., tzinfo=zone)``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+
+from emulator.dates import EndOfDay, two_digit_year
+from emulator.formats.arrowbits import present, string_buffers
+
+_WIDTH = 19  # longest canonical form: dd.MM.yyyy HH:mm:ss
+_EPOCH = datetime(1970, 1, 1)
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+_YEAR_OF_YY = np.array([two_digit_year(yy) for yy in range(100)], np.int64)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    mp = (m + 9) % 12
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+class LocalColumn:
+    """The fast-path reading of a column of CSV dates, before any zone is applied.
+
+    ``accepted`` rows hold a canonical date (from 1970 on); for them ``seconds`` is the local
+    wall time in seconds since 1970-01-01 00:00 and ``has_time`` says whether a time was
+    written (when not, ``seconds`` is the day's end per ``end_of_day``). Every other row that
+    holds a value is in ``rest`` and must be read by the scalar parser.
+    """
+
+    def __init__(self, cells: pa.Array, end_of_day: EndOfDay) -> None:
+        offsets, data = string_buffers(cells)
+        lengths = np.diff(offsets)
+        sent = present(cells)
+        candidate = sent & _one_of(lengths, 8, 10, 14, 16, 17, 19)
+        rows = np.flatnonzero(candidate)
+        length = lengths[rows]
+        b = _byte_matrix(data, offsets[:-1][rows], length)
+
+        def digit(k: int) -> np.ndarray:
+            return (b[:, k] - np.uint8(48)) < 10  # uint8 wraps: true only for '0'..'9'
+
+        def num(*ks: int) -> np.ndarray:
+            value = np.zeros(len(rows), np.int64)
+            for k in ks:
+                value = value * 10 + (b[:, k].astype(np.int64) - 48)
+            return value
+
+        dmy = (b[:, 2] == 46) & (b[:, 5] == 46) & digit(0) & digit(1) & digit(3) & digit(4)
+        dmy &= digit(6) & digit(7)
+        short = dmy & _one_of(length, 8, 14, 17)
+        long_dmy = dmy & digit(8) & digit(9) & _one_of(length, 10, 16, 19)
+        ymd = (b[:, 4] == 45) & (b[:, 7] == 45) & _one_of(length, 10, 16, 19)
+        for k in (0, 1, 2, 3, 5, 6, 8, 9):
+            ymd &= digit(k)
+        day = np.where(ymd, num(8, 9), num(0, 1))
+        month = np.where(ymd, num(5, 6), num(3, 4))
+        year = np.where(ymd, num(0, 1, 2, 3), num(6, 7, 8, 9))
+        year = np.where(short, _YEAR_OF_YY[num(6, 7) % 100], year)
+        date_len = np.where(short, 8, 10)
+
+        has_time = length > date_len
+        with_seconds = length == date_len + 9
+        t = _time_matrix(b, short)
+
+        def tdigit(k: int) -> np.ndarray:
+            return (t[:, k] - np.uint8(48)) < 10
+
+        def tnum(k: int) -> np.ndarray:
+            return (t[:, k].astype(np.int64) - 48) * 10 + (t[:, k + 1].astype(np.int64) - 48)
+
+        time_shape = (t[:, 0] == 32) & tdigit(1) & tdigit(2) & (t[:, 3] == 58) & tdigit(4)
+        time_shape &= tdigit(5) & (~with_seconds | ((t[:, 6] == 58) & tdigit(7) & tdigit(8)))
+        eod = end_of_day.time
+        hour = np.where(has_time, tnum(1), eod.hour)
+        minute = np.where(has_time, tnum(4), eod.minute)
+        second = np.where(with_seconds, tnum(7), np.where(has_time, 0, eod.second))
+
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        month_ok = (month >= 1) & (month <= 12)
+        dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+        ok = (short | long_dmy | ymd) & month_ok & (day >= 1) & (day <= dim) & (year >= 1970)
+        ok &= ~has_time | (time_shape & (hour <= 23) & (minute <= 59) & (second <= 59))
+
+        days = _days_from_civil(year, month, day)
+        self.accepted = np.zeros(len(cells), bool)
+        self.accepted[rows[ok]] = True
+        self.seconds = np.zeros(len(cells), np.int64)
+        self.seconds[rows] = days * 86400 + hour * 3600 + minute * 60 + second
+        self.has_time = np.zeros(len(cells), bool)
+        self.has_time[rows] = has_time
+        self.rest = np.flatnonzero(sent & ~self.accepted)
+
+
+def _one_of(values: np.ndarray, *choices: int) -> np.ndarray:
+    out = values == choices[0]
+    for choice in choices[1:]:
+        out |= values == choice
+    return out
+
+
+def _byte_matrix(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The first 19 bytes of each value as rows of a matrix (zero-padded).
+
+    When every value has one length and they lie back to back (a column written by one
+    program), the matrix is a reshaped view of the data; otherwise bytes are gathered.
+    """
+    out = np.zeros((len(starts), _WIDTH), np.uint8)
+    if len(starts) == 0:
+        return out
+    width = int(lengths[0])
+    if (lengths == width).all() and int(starts[-1]) - int(starts[0]) == width * (len(starts) - 1):
+        first = int(starts[0])
+        out[:, :width] = data[first : first + width * len(starts)].reshape(-1, width)
+        return out
+    padded = np.concatenate([data, np.zeros(_WIDTH, np.uint8)])
+    return padded[starts[:, None] + np.arange(_WIDTH)]
+
+
+def _time_matrix(b: np.ndarray, short: np.ndarray) -> np.ndarray:
+    """The 9 bytes after the date part (`` HH:mm:ss``), which starts at 8 or 10."""
+    if not short.any():
+        return b[:, 10:19]
+    padded = np.concatenate([b, np.zeros((len(b), 2), np.uint8)], axis=1)
+    return np.where(short[:, None], padded[:, 8:17], padded[:, 10:19])
+
+
+class ZoneOffsets:
+    """UTC offsets of one zone for local wall times, asked of zoneinfo and remembered.
+
+    One instance serves a whole file, so each local day is looked up once.
+    """
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._days: dict[int, int | None] = {}
+        self._hours: dict[int, int | None] = {}
+
+    def _offset(self, local_seconds: int) -> int:
+        naive = _EPOCH + timedelta(seconds=local_seconds)
+        offset = naive.replace(tzinfo=self.zone).utcoffset()
+        assert offset is not None
+        return int(offset.total_seconds())
+
+    def _steady(self, start: int, span: int) -> int | None:
+        """The offset over ``[start, start+span)`` local seconds, or None if it changes."""
+        probes = {
+            self._offset(start),
+            self._offset(start + span // 2),
+            self._offset(start + span - 1),
+        }
+        return probes.pop() if len(probes) == 1 else None
+
+    def _lookup(self, keys: np.ndarray, span: int, cache: dict[int, int | None]) -> np.ndarray:
+        low, high = int(keys.min()), int(keys.max())
+        if high - low < 1 << 22:  # a table over the range beats sorting
+            seen = np.zeros(high - low + 1, bool)
+            seen[keys - low] = True
+            unique = np.flatnonzero(seen) + low
+        else:
+            unique = np.unique(keys)
+        found = np.empty(len(unique), np.float64)
+        for i, key in enumerate(unique.tolist()):
+            if key not in cache:
+                cache[key] = self._steady(key * span, span)
+            value = cache[key]
+            found[i] = np.nan if value is None else value
+        return found[np.searchsorted(unique, keys)]
+
+    def to_utc(self, local_seconds: np.ndarray) -> np.ndarray:
+        """Unix seconds of local wall times (int64 array in, int64 array out)."""
+        if len(local_seconds) == 0:
+            return local_seconds.copy()
+        offsets = self._lookup(local_seconds // 86400, 86400, self._days)
+        changing = np.flatnonzero(np.isnan(offsets))
+        if len(changing):
+            offsets[changing] = self._lookup(local_seconds[changing] // 3600, 3600, self._hours)
+            for i in np.flatnonzero(np.isnan(offsets)).tolist():
+                offsets[i] = self._offset(int(local_seconds[i]))
+        return local_seconds - offsets.astype(np.int64)
+
+
+def datetime_from_unix(seconds: int, zone: ZoneInfo | None) -> datetime:
+    """An aware datetime for Unix ``seconds``, in ``zone`` (UTC when None)."""
+    return datetime.fromtimestamp(seconds, tz=zone or UTC)
+
+
+def date_from_days(days: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=days)

@@ -1,0 +1,101 @@
+"""Writers: domain records to the CSV files and JSON bodies a CRM would send.
+
+Each field is written by its rule (:mod:`emulator.formats.cellrules`), the same object
+that reads it, so writing then parsing gives the records back (a property test checks
+this for every kind). Date-times are written ``yyyy-MM-dd HH:mm:ss`` in the counter's zone
+(``FormatOptions.time_zone``); offline ``DateTime`` as Unix seconds; amounts with a dot.
+
+A column is written when it is required or at least one record has a value for it; custom
+attributes (``attribute_values``) become one column each. For orders and contacts the
+headers are renamed through ``FormatOptions.columns_mapping`` (e.g. the Russian headers
+of the docs' sample). Values the CSV syntax cannot carry (a comma inside a goal id) raise
+``ValueError`` rather than write a file that would be read differently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import IO, Any
+
+from emulator.domain import UploadKind
+from emulator.formats.fields import SPECS, Field, KindSpec
+from emulator.formats.options import FormatOptions
+
+
+def _columns(spec: KindSpec, records: list[Any]) -> tuple[list[Field], list[str]]:
+    fields = [
+        f for f in spec.fields if f.required or any(getattr(r, f.name) is not None for r in records)
+    ]
+    attributes: dict[str, None] = {}
+    if spec.attributes:
+        for record in records:
+            for name, _ in record.attribute_values or ():
+                attributes.setdefault(name)
+    return fields, list(attributes)
+
+
+def write_csv(
+    kind: UploadKind,
+    records: Iterable[Any],
+    stream: IO[str] | IO[bytes],
+    options: FormatOptions | None = None,
+) -> None:
+    """Write ``records`` of ``kind`` as a CSV file (header first) to a text or binary stream."""
+    options = options or FormatOptions()
+    spec = SPECS[UploadKind(kind)]
+    rows = list(records)
+    fields, attributes = _columns(spec, rows)
+    mapping = options.columns_mapping or {}
+    header = [mapping.get(f.name, f.column) for f in fields]
+    header += [mapping.get(name, name) for name in attributes]
+    text = (
+        stream
+        if isinstance(stream, io.TextIOBase)
+        else io.TextIOWrapper(stream, "utf-8", newline="")
+    )  # type: ignore[arg-type]
+    try:
+        writer = csv.writer(text, delimiter=options.delimiter, lineterminator="\n")
+        writer.writerow(header)
+        for record in rows:
+            values = [getattr(record, f.name) for f in fields]
+            cells = [
+                "" if v is None else f.rule.to_cell(v, options)
+                for f, v in zip(fields, values, strict=True)
+            ]
+            if attributes:
+                given = dict(record.attribute_values or ())
+                cells += [
+                    "" if given.get(name) is None else str(given[name]) for name in attributes
+                ]
+            writer.writerow(cells)
+    finally:
+        if text is not stream:
+            text.flush()
+            text.detach()  # type: ignore[union-attr]
+
+
+def to_json(
+    kind: UploadKind, records: Iterable[Any], options: FormatOptions | None = None
+) -> dict[str, Any]:
+    """The JSON body (``{"orders": [...]}`` or ``{"contacts": [...]}``) for ``records``.
+
+    Date-times are written in ``options.time_zone`` when given, else in each value's own
+    zone. The result holds only JSON types (amounts as int or float, 15 significant digits
+    exact), ready for ``json.dumps``.
+    """
+    spec = SPECS[UploadKind(kind)]
+    if spec.json_key is None:
+        raise ValueError(f"{kind} has no JSON form; only orders and contacts do")
+    items = []
+    for record in records:
+        item: dict[str, Any] = {}
+        for f in spec.fields:
+            value = getattr(record, f.name)
+            if value is not None:
+                item[f.name] = f.rule.to_json(value, options)
+        if record.attribute_values is not None:
+            item["attribute_values"] = dict(record.attribute_values)
+        items.append(item)
+    return {spec.json_key: items}
