@@ -10,6 +10,7 @@ Routes and parameters: spec §3, §4.1–4.6 (CDP) and §7.3, §7.7 (offline con
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -19,6 +20,13 @@ from datetime import datetime
 from typing import Any
 
 from emulator.domain import UploadKind
+from emulator.formats import (
+    FormatOptions,
+    delimiter_from_type,
+    status_mapping_to_json,
+    to_json,
+    write_csv,
+)
 from emulator.sim.calendar import DAY, SimCalendar
 from emulator.sim.exporters import Batch
 from emulator.sim.settings import Exporter, Settings
@@ -153,15 +161,16 @@ def _upload(
     route = _route(batch.kind, spec)
     path = route.path.format(**counter)
     params = list(route.params(spec))
+    options = _options(settings, spec, route.headers if spec.russian_headers else None)
     if route.upload_kind is None:
-        body = _json(_status_mapping(batch.records))
+        body = _json(status_mapping_to_json(list(batch.records)))
     elif route.content_type == JSON:
-        body = _json(_to_json(route.upload_kind, batch.records))
+        body = _json(to_json(route.upload_kind, batch.records, options))
     else:
-        mapping = route.headers if spec.russian_headers else None
-        if mapping:
-            params.append(("columns_mapping", columns_mapping_param(mapping)))
-        body = _csv(route.upload_kind, batch.records, _options(settings, spec, mapping))
+        body = _csv(route.upload_kind, batch.records, options)
+        if options.columns_mapping:
+            written = _written_mapping(body, options.columns_mapping, options.delimiter)
+            params.append(("columns_mapping", columns_mapping_param(written)))
     return Upload(
         seq=seq,
         sent_at=sent_at,
@@ -218,35 +227,29 @@ def _route(kind: str, spec: Exporter) -> _Route:
     raise ValueError(f"unknown batch kind {kind!r}")
 
 
-def _options(settings: Settings, spec: Exporter, mapping: Mapping[str, str] | None) -> Any:
-    from emulator.formats import FormatOptions
-
+def _options(
+    settings: Settings, spec: Exporter, mapping: Mapping[str, str] | None
+) -> FormatOptions:
     zone = "UTC" if spec.time_zone_mistake else settings.simulation.time_zone
     return FormatOptions(
         time_zone=zone,
-        delimiter=spec.delimiter,
+        delimiter=delimiter_from_type(spec.delimiter),
         columns_mapping=dict(mapping) if mapping else None,
     )
 
 
-def _csv(kind: UploadKind, records: Sequence[Any], options: Any) -> bytes:
-    from emulator.formats import write_csv
-
+def _csv(kind: UploadKind, records: Sequence[Any], options: FormatOptions) -> bytes:
     stream = io.StringIO(newline="")
     write_csv(kind, records, stream, options)
     return stream.getvalue().encode("utf-8")
 
 
-def _to_json(kind: UploadKind, records: Sequence[Any]) -> Any:
-    from emulator.formats import to_json
-
-    return to_json(kind, records)
-
-
-def _status_mapping(records: Sequence[Any]) -> Any:
-    from emulator.formats import status_mapping_to_json
-
-    return status_mapping_to_json(records)
+def _written_mapping(body: bytes, mapping: Mapping[str, str], delimiter: str) -> dict[str, str]:
+    """The mapping entries for the columns the writer actually wrote (it leaves out columns
+    no record has a value for), so ``columns_mapping`` names only headers of the file."""
+    first_line = body.split(b"\n", 1)[0].decode("utf-8")
+    header = set(next(csv.reader([first_line], delimiter=delimiter)))
+    return {attr: column for attr, column in mapping.items() if column in header}
 
 
 def _json(document: Any) -> bytes:

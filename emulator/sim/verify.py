@@ -8,12 +8,12 @@ the checks that depend on the upload time (a conversion in the future, the 21-da
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import io
 
 from emulator.domain import UploadKind
 from emulator.formats import (
     FormatOptions,
+    ParseResult,
     delimiter_from_type,
     parse_columns_mapping,
     parse_csv,
@@ -30,7 +30,7 @@ KINDS = {
 }
 
 
-def parse_upload(upload: Upload, time_zone: str) -> Any:
+def parse_upload(upload: Upload, time_zone: str) -> ParseResult:
     """The ``ParseResult`` of an upload's body (not for the status mapping, which is no file)."""
     kind = KINDS[upload.kind]
     params = dict(upload.params)
@@ -42,5 +42,5 @@ def parse_upload(upload: Upload, time_zone: str) -> Any:
         now=upload.sent_at,
     )
     if upload.multipart:
-        return parse_csv(kind, upload.body, options)
-    return parse_json(kind, json.loads(upload.body), options)
+        return parse_csv(kind, io.BytesIO(upload.body), options)
+    return parse_json(kind, upload.body, options)
