@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     timeline = build_timeline(world.batches, settings, world.calendar)
     timeline_seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = _peak_mib()
     visits = world.traffic.next_visit_id - 1
     simpy_events = next(world.env._eid)  # SimPy's event counter: events scheduled so far
     events = visits + simpy_events
@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"peak RSS                        {peak_mib:>10.0f} MiB")
     return 0
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ SETTINGS = load_settings(
             "days": 4,
             "traffic": {"visitors_per_day": 900.0},
             "crm": {"pipeline": "eshop"},
+            "call_tracking": {"pool_size": 1},  # an exhausted pool: static calls,
         },
         "export": {
             "exporters": {

@@ -67,7 +67,7 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     httpd.seen = []
     httpd.script = {}
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield httpd
     httpd.shutdown()

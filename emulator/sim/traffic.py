@@ -126,7 +126,7 @@ class TrafficModel:
         """Mean number of visits in the hour starting at sim time ``t``."""
         moment = self.calendar.local(t)
         per_day = self.settings.traffic.visitors_per_day
-        return per_day * self.hour_weight[moment.hour] * self.week_weight[moment.weekday()]
+        return float(per_day * self.hour_weight[moment.hour] * self.week_weight[moment.weekday()])
 
     def hour(self, t: float) -> HourOfTraffic:
         """Draw the visits of the hour starting at sim time ``t``."""
