@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from emulator.sim import load_settings, simulate
+from emulator.sim.settings import CHANNEL_NAMES
 from emulator.sim.verify import parse_upload
 
 EXPORTERS = {
@@ -79,19 +80,7 @@ def test_faulty_phones_and_emails_warn_and_clean_ones_do_not(result):
     assert warned["phone_not_canonical"] > 0
     assert warned["email_not_canonical"] > 0
 
-    clean = {
-        name: {"local_phone_format": 0.0, "uppercase_email": 0.0}
-        for name in (
-            "web_form",
-            "cart",
-            "chat",
-            "callback",
-            "call",
-            "email",
-            "messenger",
-            "offline_shop",
-        )
-    }
+    clean = {name: {"local_phone_format": 0.0, "uppercase_email": 0.0} for name in CHANNEL_NAMES}
     tidy = simulate(settings_with(days=3, channels=clean), seed=21)
     for upload in tidy.timeline:
         if upload.kind in ("contacts", "simple_orders") and upload.multipart:

@@ -78,6 +78,32 @@ class Replayer:
         self.report = ReplayReport()
         self._jitter = random.Random(stream_seed(seed, "replay"))
 
+    def replay(
+        self,
+        timeline: Iterable[Upload],
+        visits: VisitTable | None = None,
+        counter: Mapping[str, Any] | None = None,
+    ) -> ReplayReport:
+        """Send every upload in order.
+
+        With ``counter``, the counter is created first; with ``visits``, the visits that
+        started before each upload's ``sent_at`` are loaded before it (the tag would have
+        recorded them by then).
+        """
+        if counter is not None:
+            self.setup_counter(counter)
+        loaded = 0
+        for upload in timeline:
+            if visits is not None:
+                due = int(
+                    np.searchsorted(visits.columns["start"], upload.sent_at.timestamp(), "right")
+                )
+                if due > loaded:
+                    self.load_visits(visits.csv(loaded, due))
+                    loaded = due
+            self.send(upload)
+        return self.report
+
     def setup_counter(self, config: Mapping[str, Any]) -> Exchange:
         """Create or replace the counter on the emulator (``PUT /_emulator/counters/{id}``)."""
         return self._control("PUT", f"/_emulator/counters/{self.counter_id}", json=dict(config))
@@ -163,33 +189,13 @@ def send_timeline(
     token: str,
     counter_id: int,
     *,
-    set_clock: bool = True,
-    retry: Retry = DEFAULT_RETRY,
-    seed: int = 0,
     visits: VisitTable | None = None,
     counter: Mapping[str, Any] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    **options: Any,
 ) -> ReplayReport:
-    """Send every upload in order; see the module docstring for the control steps.
-
-    With ``visits``, the visits that started before each upload's ``sent_at`` are loaded first
-    (the tag would have recorded them by then); with ``counter``, the counter is created first.
-    """
-    replayer = Replayer(
-        client, token, counter_id, set_clock=set_clock, retry=retry, seed=seed, sleep=sleep
-    )
-    if counter is not None:
-        replayer.setup_counter(counter)
-    starts = visits.columns["start"] if visits is not None else None
-    loaded = 0
-    for upload in timeline:
-        if visits is not None and starts is not None:
-            due = int(np.searchsorted(starts, upload.sent_at.timestamp(), side="right"))
-            if due > loaded:
-                replayer.load_visits(visits.csv(loaded, due))
-                loaded = due
-        replayer.send(upload)
-    return replayer.report
+    """Send every upload in order through a :class:`Replayer` made with ``options``
+    (``set_clock``, ``retry``, ``seed``, ``sleep``); see :meth:`Replayer.replay`."""
+    return Replayer(client, token, counter_id, **options).replay(timeline, visits, counter)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
