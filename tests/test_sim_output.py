@@ -21,7 +21,7 @@ SETTINGS = load_settings(
             "days": 4,
             "traffic": {"visitors_per_day": 900.0},
             "crm": {"pipeline": "eshop"},
-            "call_tracking": {"pool_size": 1},  # an exhausted pool: static calls,
+            "call_tracking": {"pool_size": 5},  # often exhausted: static calls,
         },
         "export": {
             "exporters": {
@@ -122,6 +122,33 @@ def test_the_truth_names_each_orders_person_visit_and_channel(runs):
         assert order["status_history"][-1][0] == order["status"]
     uploads = [json.loads(x) for x in (folder / "truth/uploads.jsonl").read_text().splitlines()]
     assert {u["reason"] for u in uploads} >= {"setup", "scheduled", "migration"}
+
+
+def test_every_uploaded_csv_file_passes_crmemu_check(runs, capsys):
+    folder = runs["a"]
+    lines = [json.loads(x) for x in (folder / "uploads.jsonl").read_text().splitlines()]
+    checked = 0
+    for line in lines:
+        if line["content_type"] != "text/csv":
+            continue
+        params = dict(line["params"])
+        argv = [
+            "check",
+            str(folder / line["file"]),
+            "--kind",
+            line["kind"],
+            "--now",
+            line["sent_at"],
+        ]
+        if "delimiter_type" in params:
+            argv += ["--delimiter", params["delimiter_type"]]
+        if "columns_mapping" in params:
+            argv += ["--columns-mapping", params["columns_mapping"]]
+        assert main(argv) == 0, (line["file"], capsys.readouterr().out[-2000:])
+        checked += 1
+    kinds = {line["kind"] for line in lines if line["content_type"] == "text/csv"}
+    assert kinds == {"contacts", "orders", "simple_orders", "offline_conversions", "calls"}
+    assert checked > 10
 
 
 def test_the_command_writes_the_run(tmp_path, capsys):

@@ -190,6 +190,7 @@ def _upload_line(upload: Upload) -> dict[str, Any]:
     return {
         "seq": upload.seq,
         "sent_at": upload.sent_at.isoformat(),
+        "kind": upload.kind,
         "method": upload.method,
         "path": upload.path,
         "params": [list(p) for p in upload.params],
