@@ -6,10 +6,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from emulator.sim import Settings, SettingsError, builtin, load_settings, load_settings_file
+from emulator.sim.config import to_plain
 from emulator.sim.pipelines import BUILTIN
 from emulator.sim.records import RecordBuilder
+from emulator.sim.settings import CHANNEL_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios" / "sim").glob("*.toml"))
@@ -151,3 +155,60 @@ def test_the_dental_clinic_uses_the_seed_status_ids_and_goals():
 def test_simple_orders_say_a_custom_status_by_its_type_or_js_goal(pipeline, status, expected):
     builder = RecordBuilder(calendar=None, pipeline=builtin(pipeline), currency="RUB")  # type: ignore[arg-type]
     assert builder.simple_status(status) == expected
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_settings_written_into_a_manifest_load_back_equal(path):
+    settings = load_settings_file(path)
+    assert load_settings(to_plain(settings)) == settings
+
+
+rates = st.floats(min_value=0.0, max_value=0.5, allow_nan=False)
+
+
+@given(
+    capture=rates,
+    foreign=rates,
+    local=rates,
+    share=st.floats(min_value=0.01, max_value=100.0),
+    days=st.integers(min_value=1, max_value=400),
+    channel=st.sampled_from(CHANNEL_NAMES),
+)
+def test_any_valid_channel_and_length_round_trip_through_plain_values(
+    capture, foreign, local, share, days, channel
+):
+    mapping = {
+        "simulation": {
+            "days": days,
+            "channels": {
+                channel: {
+                    "capture_rate": capture,
+                    "foreign_cookie": foreign,
+                    "local_phone_format": local,
+                    "share": share,
+                }
+            },
+        }
+    }
+    settings = load_settings(mapping)
+    assert getattr(settings.simulation.channels, channel).capture_rate == capture
+    assert load_settings(to_plain(settings)) == settings
+
+
+def test_the_documented_public_surface_is_exported():
+    import emulator.sim as sim
+
+    documented = {
+        "simulate",
+        "SimulationResult",
+        "Settings",
+        "load_settings",
+        "load_settings_file",
+        "SettingsError",
+        "Upload",
+        "Replayer",
+        "send_timeline",
+        "write_run",
+    }
+    assert documented <= set(sim.__all__)
+    assert all(getattr(sim, name) is not None for name in sim.__all__)

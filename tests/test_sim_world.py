@@ -208,3 +208,17 @@ def test_utc_written_as_local_time_shifts_the_recorded_creation_time():
     assert all(d.created - d.recorded_created == 3 * HOUR for d in forms)  # Moscow is UTC+3
     others = [d for d in world.crm.deals if d.lead.channel != "web_form"]
     assert all(d.recorded_created == d.created for d in others)
+
+
+@pytest.mark.slow
+def test_the_full_size_world_keeps_its_rates():
+    """100,000 visitors a day for 30 days (the benchmark's size): the totals still match."""
+    settings = load_settings({"simulation": {"traffic": {"visitors_per_day": 100_000.0}}})
+    world = World(settings, seed=1)
+    world.run()
+    traffic = world.traffic
+    expected = sum(traffic.expected_visits(h * HOUR) for h in range(world.calendar.days * 24))
+    visits = traffic.next_visit_id - 1
+    assert within(visits, expected, math.sqrt(expected))
+    rate = sum(s.lead_rate * p for s, p in zip(traffic.sources, traffic.source_shares, strict=True))
+    assert binomial_ok(len(world.leads), visits, rate)
