@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from emulator.dates import (
+    DateFormatError,
     format_csv_datetime,
     parse_csv_date,
     parse_csv_datetime,
@@ -327,6 +328,20 @@ def _numbers(
     return Checked(pa.array(out, type_, mask=~valid), [bad] if bad else [])
 
 
+def _dated(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` with the value named in its error message (the dates module may omit it)."""
+
+    def wrapped(text: str) -> Any:
+        try:
+            return parse(text)
+        except DateFormatError as exc:
+            if text in str(exc):
+                raise
+            raise DateFormatError(f"{show(text)} is not a valid date: {exc}") from None
+
+    return wrapped
+
+
 def _cast_fast(cells: pa.Array, fast: np.ndarray, type_: pa.DataType) -> np.ndarray:
     """The fast rows' text cast to numbers (other rows read as 0)."""
     return pc.cast(pc.if_else(pa.array(fast), cells, "0"), type_).to_numpy(zero_copy_only=False)
@@ -443,7 +458,7 @@ class DateTimeRule(Rule):
             def scalar(text: str) -> int:
                 return int(parse_csv_datetime(text, ctx.zone, opts.end_of_day).timestamp())
 
-        return _numbers(cells, fast, seconds, scalar, "invalid_date")
+        return _numbers(cells, fast, seconds, _dated(scalar), "invalid_date")
 
     def to_python(self, values: pa.Array, ctx: Ctx) -> list[Any]:
         zone = ctx.zone
@@ -472,7 +487,7 @@ class DateRule(Rule):
             days[fast] = local.seconds[fast] // 86400
             parse = parse_csv_date
         return _numbers(
-            cells, fast, days, lambda t: (parse(t) - date(1970, 1, 1)).days, "invalid_date"
+            cells, fast, days, _dated(lambda t: (parse(t) - date(1970, 1, 1)).days), "invalid_date"
         )
 
     def to_python(self, values: pa.Array, ctx: Ctx) -> list[Any]:
@@ -493,7 +508,7 @@ class UnixTimeRule(Rule):
         fast = mask(pc.match_substring_regex(cells, r"^[0-9]{1,11}$"))
         seconds = _cast_fast(cells, fast, pa.int64())
         checked = _numbers(
-            cells, fast, seconds, lambda t: int(parse_unix_seconds(t).timestamp()), "invalid_date"
+            cells, fast, seconds, _dated(lambda t: int(parse_unix_seconds(t).timestamp())), "invalid_date"
         )
         now = int(ctx.now.timestamp())
         future = np.flatnonzero(mask(pc.greater(checked.values, now)))

@@ -38,10 +38,12 @@ import pyarrow.csv as pcsv
 from emulator.domain import RowError
 
 CHUNK_BYTES = 8 << 20
+SNIFF_BYTES = 4096  # how much of the file's start is looked at to tell binary data
 MAX_LINE_BYTES = 1 << 20  # a longer line without a break: binary data or a broken file
 WORKERS = 2  # segments validated at once (Arrow kernels release the GIL)
 _BOM = b"\xef\xbb\xbf"
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_NUL = re.compile("\x00")
 
 T = TypeVar("T")
 
@@ -81,11 +83,11 @@ def _text_adapter(stream: IO[str]) -> IO[bytes]:
 class ByteSource:
     """Chunks of a binary stream, with the bytes not yet handed out kept in ``pending``."""
 
-    def __init__(self, stream: IO[bytes] | IO[str], chunk_bytes: int = CHUNK_BYTES) -> None:
+    def __init__(self, stream: IO[bytes] | IO[str], chunk_bytes: int | None = None) -> None:
         if isinstance(stream, io.TextIOBase):
             stream = _text_adapter(stream)
         self._stream: IO[bytes] = stream  # type: ignore[assignment]
-        self._chunk = chunk_bytes
+        self._chunk = chunk_bytes or CHUNK_BYTES
         self.pending = b""
         self.eof = False
 
@@ -94,7 +96,7 @@ class ByteSource:
         parts = [self.pending]
         have = len(self.pending)
         while have < size and not self.eof:
-            data = self._stream.read(max(size - have, 1 << 16))
+            data = self._stream.read(size - have)
             if not data:
                 self.eof = True
                 break
@@ -386,46 +388,41 @@ def read_exact(
     return batch, feed.count
 
 
+def _cell_with(record: list[str], labels: list[str], pattern: re.Pattern[str]) -> str | None:
+    """The header of the first cell of ``record`` that ``pattern`` finds something in."""
+    for label, cell in zip(labels, record, strict=False):
+        if pattern.search(cell):
+            return label
+    return None
+
+
 def _record_problem(
     feed: _Lines, record: list[str], labels: list[str], delimiter: str, start: int
 ) -> tuple[int, str | None, str, str] | None:
+    """Why a record read by the exact reader cannot be used, as (line offset, column, message, code)."""
     if feed.bad_byte is not None:
         offset, position, byte = feed.bad_byte
-        column = next(
-            (
-                labels[i]
-                for i, cell in enumerate(record)
-                if _SURROGATE.search(cell) and i < len(labels)
-            ),
-            None,
-        )
         return (
             offset,
-            column,
-            f"invalid UTF-8: byte 0x{byte:02X} at byte {position + 1} of the line; the file must be UTF-8 text",
+            _cell_with(record, labels, _SURROGATE),
+            f"invalid UTF-8: byte 0x{byte:02X} at byte {position + 1} of the line; "
+            "the file must be UTF-8 text",
             "invalid_encoding",
         )
     if feed.nul_line is not None:
-        return (
-            feed.nul_line,
-            None,
-            "the line holds a NUL byte: is this a binary file?",
-            "binary_file",
-        )
+        column = _cell_with(record, labels, _NUL)
+        return feed.nul_line, column, "the cell holds a NUL byte (binary data?)", "nul_byte"
     if feed.quotes & 1 and _unbalanced(feed.texts, delimiter):
-        return (
-            start,
-            None,
-            "unbalanced quotes: a quoted cell that starts here never ends",
-            "unbalanced_quotes",
-        )
+        message = "unbalanced quotes: a quoted cell that starts on this line never ends"
+        return start, None, message, "unbalanced_quotes"
     if len(record) != len(labels):
         more = "more" if len(record) > len(labels) else "fewer"
         hint = " (an unquoted comma inside a value?)" if more == "more" else ""
         return (
             start,
             None,
-            f"the row has {len(record)} cells, {more} than the {len(labels)} columns of the header{hint}",
+            f"the row has {len(record)} cells, {more} than the {len(labels)} columns of the "
+            f"header{hint}",
             "wrong_cell_count",
         )
     return None
@@ -433,6 +430,20 @@ def _record_problem(
 
 def _columns(rows: list[list[str]], width: int) -> list[pa.Array]:
     return [pa.array([row[i] or None for row in rows], pa.string()) for i in range(width)]
+
+
+def _looks_binary(start: bytes) -> bool:
+    """NUL bytes in the first line, or NUL bytes with invalid UTF-8 (an image, an archive,
+    UTF-16 text). A single NUL in a later row of a text file is a row error instead."""
+    if b"\x00" in start.split(b"\n", 1)[0]:
+        return True
+    if b"\x00" not in start:
+        return False
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(start) - 3  # not just a character cut at the window's end
+    return False
 
 
 @dataclass
@@ -443,7 +454,7 @@ class Header:
 
 def read_header(source: ByteSource, delimiter: str) -> Header:
     """The first line as header cells, or a file-level error (empty, binary, not UTF-8)."""
-    source.fill(CHUNK_BYTES)
+    source.fill(SNIFF_BYTES)
     if not source.pending:
         return Header(
             [],
@@ -455,14 +466,14 @@ def read_header(source: ByteSource, delimiter: str) -> Header:
         )
     if source.pending.startswith(_BOM):
         source.take(len(_BOM))
-    if b"\x00" in source.pending[:CHUNK_BYTES]:
+    if _looks_binary(source.pending[:SNIFF_BYTES]):
         return Header(
             [],
             [
                 RowError(
                     0,
                     None,
-                    "this is a binary file (it holds NUL bytes), not UTF-8 CSV text",
+                    "this is a binary file (or UTF-16 text), not UTF-8 CSV text",
                     "binary_file",
                 )
             ],

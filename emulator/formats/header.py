@@ -117,6 +117,16 @@ def resolve(
             issues.append(_header_error(f"columns_mapping: {problem}"))
     field_at = {header: by_name[name] for name, header in header_of.items()}
 
+    if not any(label in field_at or label in custom for label in cells):
+        expected = ",".join(header_of[f.name] for f in spec.fields[:4])
+        issues.append(
+            _header_error(
+                f"line 1 is not a header: none of its cells names a column of {spec.kind} "
+                f"(such as {expected}). The first line must be the header",
+                code="missing_header",
+            )
+        )
+        return layout, issues
     seen: set[str] = set()
     for index, label in enumerate(cells):
         if not label:
@@ -139,16 +149,6 @@ def resolve(
                 layout.ignored.append(column)
         layout.columns.append(column)
 
-    if not layout.fields and not layout.attributes and cells:
-        expected = ",".join(f.column for f in spec.fields[:4])
-        issues.append(
-            _header_error(
-                f"line 1 is not a header: none of its cells names a column of {spec.kind} "
-                f"(such as {expected}). The first line must be the header",
-                code="missing_header",
-            )
-        )
-        return layout, issues
     for f in spec.fields:
         if f.required and f.name not in layout.fields:
             where = header_of[f.name]

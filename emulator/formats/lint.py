@@ -97,6 +97,7 @@ class Linter:
         values = {name: column.take(take) for name, column in batch.values.items()}
         lines = batch.lines[keep]
         view = ValidatedBatch(batch.kind, lines, np.ones(len(keep), bool), values)
+        view.labels = batch.labels
         out: list[tuple[int, RowError]] = []
         out += self._too_old(view)
         out += self._missing_ids(view)
@@ -132,7 +133,7 @@ class Linter:
             )
             line = int(batch.lines[row])
             out.append(
-                (line, _warning(line, self.spec.field(name).column, message, "order_too_old"))
+                (line, _warning(line, batch.labels[name], message, "order_too_old"))
             )
         return out
 
@@ -160,7 +161,7 @@ class Linter:
         rows = np.flatnonzero(sent)
         again = rows[self.ids.add(key[rows])]
         if len(self.spec.id_fields) == 1:
-            label = self.spec.field(names[0]).column
+            label = batch.labels[names[0]]
             texts = take_strings(batch.values[names[0]], again)
             messages = [
                 f"{label} {show(t)} was already used on an earlier row; rows sharing an id are "
@@ -169,7 +170,7 @@ class Linter:
             ]
         else:
             label = None
-            columns = "/".join(self.spec.field(n).column for n in names)
+            columns = "/".join(batch.labels[n] for n in names)
             messages = [
                 f"the same row ({columns}) was already sent earlier in the file; only one of them counts"
             ] * len(again)

@@ -73,7 +73,8 @@ class FormatOptions:
 
     - ``time_zone``: IANA name of the counter's zone; CRM date-times are read in it.
     - ``end_of_day``: what a date without a time means (:class:`emulator.dates.EndOfDay`).
-    - ``delimiter``: ``,`` or ``;`` (see :func:`delimiter_from_type`).
+    - ``delimiter``: ``,`` or ``;``; the ``delimiter_type`` names ``COMMA`` and ``SEMICOLON``
+      are accepted too and stored as the character.
     - ``columns_mapping``: attribute name → header as written, for orders and contacts CSV.
     - ``now``: the moment of the upload (aware); an offline ``DateTime`` after it is an
       error and ``check`` measures the 21-day window from it. ``None`` means the wall clock.
@@ -91,7 +92,9 @@ class FormatOptions:
     unknown_columns: UnknownColumns = UnknownColumns.WARN
 
     def __post_init__(self) -> None:
+        if self.delimiter in _DELIMITERS:  # a delimiter_type name is accepted too
+            object.__setattr__(self, "delimiter", _DELIMITERS[self.delimiter])
         if self.delimiter not in _DELIMITERS.values():
-            raise ValueError(f"delimiter {self.delimiter!r} is not ',' or ';'")
+            raise ValueError(f"delimiter {self.delimiter!r} is not ',' or ';' (COMMA or SEMICOLON)")
         if self.now is not None and self.now.tzinfo is None:
             raise ValueError("now must be a timezone-aware datetime")

@@ -45,8 +45,8 @@ def build_records(batch: ValidatedBatch, ctx: Ctx) -> tuple[list[Any], list[int]
 
 
 def _attribute_pairs(attributes: dict[str, pa.Array], take: pa.Array) -> list[Any]:
-    """Per row, the ``(attribute, value)`` pairs that were sent, or None when none was."""
-    names = list(attributes)
+    """Per row, the ``(attribute, value)`` pairs that were sent (sorted by name), or None."""
+    names = sorted(attributes)
     columns = [attributes[name].take(take).to_pylist() for name in names]
     out: list[Any] = []
     for values in zip(*columns, strict=True):

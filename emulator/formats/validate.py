@@ -39,7 +39,8 @@ class ValidatedBatch:
 
     ``values`` maps a field name to typed values for every record of the batch (null where
     the cell was empty or invalid); ``attributes`` holds the custom attribute columns by
-    attribute name. ``valid`` says which records have no error; ``lines`` where each starts.
+    attribute name; ``labels`` maps a field name to its column as written in the header (or
+    the JSON key). ``valid`` says which records have no error; ``lines`` where each starts.
     ``rows`` counts every data row seen, including rows that could not be split into cells.
     """
 
@@ -48,6 +49,7 @@ class ValidatedBatch:
     valid: np.ndarray
     values: dict[str, pa.Array] = field(default_factory=dict)
     attributes: dict[str, pa.Array] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
     rows: int = 0
@@ -99,6 +101,7 @@ def validate(raw: RawBatch, layout: Layout, ctx: Ctx) -> ValidatedBatch:
         cells = raw.columns[column.index]
         checked = column.field.rule.check(cells, ctx)  # type: ignore[union-attr]
         batch.values[name] = checked.values
+        batch.labels[name] = column.label
         collect.add_checked(checked, column.label, order[column.index])
         if column.field.required:  # type: ignore[union-attr]
             missing = np.flatnonzero(~present(cells))

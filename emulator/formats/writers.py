@@ -33,7 +33,7 @@ def _columns(spec: KindSpec, records: list[Any]) -> tuple[list[Field], list[str]
         for record in records:
             for name, _ in record.attribute_values or ():
                 attributes.setdefault(name)
-    return fields, list(attributes)
+    return fields, sorted(attributes)
 
 
 def write_csv(
@@ -57,6 +57,9 @@ def write_csv(
     )  # type: ignore[arg-type]
     try:
         writer = csv.writer(text, delimiter=options.delimiter, lineterminator="\n")
+        # csv quotes a cell holding "\n" but not one holding a lone "\r"; such rows are
+        # written fully quoted so the "\r" cannot be read as a line break.
+        quoted = csv.writer(text, delimiter=options.delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(header)
         for record in rows:
             values = [getattr(record, f.name) for f in fields]
@@ -69,7 +72,7 @@ def write_csv(
                 cells += [
                     "" if given.get(name) is None else str(given[name]) for name in attributes
                 ]
-            writer.writerow(cells)
+            (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     finally:
         if text is not stream:
             text.flush()
