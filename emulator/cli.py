@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("check", "simulate")
+COMMANDS = ("check", "serve", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,10 +18,11 @@ https://yandex.ru/dev/metrika/ru/stat/attribution):
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -39,6 +40,9 @@ class Attribution(StrEnum):
     LAST = "last"
     FIRST = "first"
     LAST_YANDEX_DIRECT_CLICK = "last_yandex_direct_click"
+
+
+DEFAULT_MODEL = Attribution.LAST_SIGNIFICANT
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +200,84 @@ class SourceRow:
     metrics: dict[str, Any]
 
 
+DATE = "date"
+"""The session date (``ym:s:date``): a visit's own start date, an order's creation date."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """One grouping of a breakdown: an attributed visit column, or :data:`DATE`."""
+
+    name: str
+    attribution: Attribution | None = None
+
+
+@dataclass
+class Group:
+    """What happened under one combination of dimension values.
+
+    Visits count by their start date; linked orders by their creation date (the "Order
+    sources from CRM" rule above); goal reaches by the date of the visit they were reached
+    on (session-scoped metrics).
+    """
+
+    key: tuple[str | None, ...]
+    visits: int = 0
+    orders: list[OrderFacts] = field(default_factory=list)
+    goals: dict[int, tuple[int, Decimal]] = field(default_factory=dict)
+
+    def add_reach(self, goal_id: int, revenue: Decimal | None) -> None:
+        count, total = self.goals.get(goal_id, (0, Decimal(0)))
+        self.goals[goal_id] = (count + 1, total + (revenue or Decimal(0)))
+
+    def absorb(self, other: Group) -> None:
+        self.visits += other.visits
+        self.orders += other.orders
+        for goal_id, (count, total) in other.goals.items():
+            mine = self.goals.get(goal_id, (0, Decimal(0)))
+            self.goals[goal_id] = (mine[0] + count, mine[1] + total)
+
+
+def breakdown(
+    store: Store,
+    counter_id: int,
+    tz: Any,
+    dimensions: Sequence[Dimension],
+    date1: date | None = None,
+    date2: date | None = None,
+) -> list[Group]:
+    """Visits, linked orders and goal reaches in [date1, date2], grouped by ``dimensions``."""
+    history = VisitHistory.load(store, counter_id)
+    groups: dict[tuple[str | None, ...], Group] = {}
+
+    def group_of(visit_id: int, ts: int) -> Group | None:
+        day = datetime.fromtimestamp(ts, tz).date()
+        if (date1 is not None and day < date1) or (date2 is not None and day > date2):
+            return None
+        key = tuple(
+            day.isoformat()
+            if d.name == DATE
+            else DIMENSIONS[d.name](history.attributed(visit_id, d.attribution or DEFAULT_MODEL))
+            for d in dimensions
+        )
+        return groups.setdefault(key, Group(key))
+
+    for visit in history.by_id.values():
+        if (group := group_of(visit.visit_id, visit.start)) is not None:
+            group.visits += 1
+    for order in order_facts(store, counter_id):
+        if order.visit_id is not None and (group := group_of(order.visit_id, order.created)):
+            group.orders.append(order)
+    for goal_id, visit_id, revenue in store.query(
+        "SELECT goal_id, visit_id, revenue FROM goal_reaches WHERE counter_id = ? ORDER BY seq",
+        (counter_id,),
+    ):
+        visit = history.by_id.get(visit_id)
+        if visit is not None and (group := group_of(visit_id, visit.start)) is not None:
+            group.add_reach(goal_id, Decimal(revenue) if revenue else None)
+    return sorted(groups.values(), key=lambda g: [(v is None, v or "") for v in g.key])
+
+
 def order_sources(
     store: Store,
     counter_id: int,
@@ -206,43 +288,120 @@ def order_sources(
     date2: date | None = None,
 ) -> list[SourceRow]:
     """ "Order sources from CRM": linked orders created in [date1, date2] by attributed source."""
-    history = VisitHistory.load(store, counter_id)
-    pick = DIMENSIONS[dimension]
-
-    def in_range(ts: int) -> bool:
-        day = datetime.fromtimestamp(ts, tz).date()
-        return (date1 is None or day >= date1) and (date2 is None or day <= date2)
-
-    orders_by: dict[str | None, list[OrderFacts]] = defaultdict(list)
-    for order in order_facts(store, counter_id):
-        if order.visit_id is None or not in_range(order.created):
-            continue
-        orders_by[pick(history.attributed(order.visit_id, attribution))].append(order)
-    visits_by: dict[str | None, int] = defaultdict(int)
-    for visit in history.by_id.values():
-        if in_range(visit.start):
-            visits_by[pick(history.attributed(visit.visit_id, attribution))] += 1
-    keys = sorted(set(orders_by) | set(visits_by), key=lambda k: (k is None, k or ""))
-    return [SourceRow(k, visits_by[k], order_metrics(orders_by[k], visits_by[k])) for k in keys]
+    groups = breakdown(store, counter_id, tz, [Dimension(dimension, attribution)], date1, date2)
+    return [SourceRow(g.key[0], g.visits, order_metrics(g.orders, g.visits)) for g in groups]
 
 
 def goal_reports(
     store: Store, counter_id: int, attribution: Attribution, dimension: str = "TrafficSource"
 ) -> dict[int, dict[str | None, tuple[int, Decimal]]]:
     """Per goal id, per attributed source: (reaches, revenue)."""
-    history = VisitHistory.load(store, counter_id)
-    pick = DIMENSIONS[dimension]
     result: dict[int, dict[str | None, tuple[int, Decimal]]] = defaultdict(dict)
-    for goal_id, visit_id, revenue in store.query(
-        "SELECT goal_id, visit_id, revenue FROM goal_reaches WHERE counter_id = ? ORDER BY seq",
-        (counter_id,),
-    ):
-        if visit_id not in history.by_id:
-            continue
-        source = pick(history.attributed(visit_id, attribution))
-        count, total = result[goal_id].get(source, (0, Decimal(0)))
-        result[goal_id][source] = (count + 1, total + (Decimal(revenue) if revenue else 0))
+    for group in breakdown(store, counter_id, UTC, [Dimension(dimension, attribution)]):
+        for goal_id, reached in group.goals.items():
+            result[goal_id][group.key[0]] = reached
     return dict(result)
+
+
+METRIC_PREFIX = "ym:s:"
+VISITS = "ym:s:visits"
+MAX_METRICS = 20
+MAX_DIMENSIONS = 10
+"""The Reporting API's own limits per query (https://yandex.ru/dev/metrika/en/stat/)."""
+
+_GOAL_METRIC = re.compile(r"ym:s:goal(\d+)(reaches|revenue)")
+_MODELS = sorted((a.value for a in Attribution), key=len, reverse=True)
+_DAYS_AGO = re.compile(r"(\d+)daysAgo")
+
+
+def parse_dimension(name: str, default: Attribution) -> Dimension:
+    """``ym:s:date``, ``ym:s:<attribution>UTMSource`` or ``ym:s:lastTrafficSource`` style names.
+
+    ``<attribution>`` takes the query's ``attribution`` (https://yandex.ru/dev/metrika/en/stat/
+    attributes/visits/source); a model written into the name wins (``lastSign`` = ``lastsign``).
+    """
+    if name == METRIC_PREFIX + DATE:
+        return Dimension(DATE)
+    rest = name.removeprefix(METRIC_PREFIX)
+    if rest != name:
+        if rest.startswith("<attribution>"):
+            return _known(Dimension(rest.removeprefix("<attribution>"), default), name)
+        for model in _MODELS:
+            if rest.lower().startswith(model):
+                return _known(Dimension(rest[len(model) :], Attribution(model)), name)
+    raise ValueError(f"dimension {name!r} is not supported by the emulator")
+
+
+def _known(dimension: Dimension, name: str) -> Dimension:
+    if dimension.name not in DIMENSIONS:
+        raise ValueError(f"dimension {name!r} is not supported by the emulator")
+    return dimension
+
+
+def metric(name: str) -> Callable[[Group], int | float | None]:
+    """How one metric is computed over a :class:`Group` (``ValueError`` when unknown)."""
+    if name == VISITS:
+        return lambda g: g.visits
+    if name in ORDER_METRIC_NAMES:
+        return lambda g: order_metrics(g.orders, g.visits)[name]
+    found = _GOAL_METRIC.fullmatch(name)
+    if found is None:
+        raise ValueError(f"metric {name!r} is not supported by the emulator")
+    goal_id, kind = int(found[1]), found[2]
+    if kind == "reaches":
+        return lambda g: g.goals.get(goal_id, (0, Decimal(0)))[0]
+    return lambda g: float(g.goals.get(goal_id, (0, Decimal(0)))[1])
+
+
+def resolve_date(text: str, today: date) -> date:
+    """``today``, ``yesterday``, ``NdaysAgo`` or ``YYYY-MM-DD`` (the Reporting API's forms)."""
+    if text == "today":
+        return today
+    if text == "yesterday":
+        return today - timedelta(days=1)
+    if found := _DAYS_AGO.fullmatch(text):
+        return today - timedelta(days=int(found[1]))
+    return date.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A Reporting API answer before it is written as JSON: dimension values and metrics."""
+
+    dimensions: tuple[Dimension, ...]
+    metrics: tuple[str, ...]
+    date1: date
+    date2: date
+    rows: list[tuple[tuple[str | None, ...], list[int | float | None]]]
+    totals: list[int | float | None]
+    visits: int
+    """All visits in the date range (the size of the data the report reads)."""
+
+
+def report(
+    store: Store,
+    counter_id: int,
+    tz: Any,
+    metrics: Sequence[str],
+    dimensions: Sequence[Dimension],
+    date1: date,
+    date2: date,
+) -> Report:
+    """Metrics per group of ``dimensions`` and over everything, visits and orders in range."""
+    compute = [metric(name) for name in metrics]
+    groups = breakdown(store, counter_id, tz, dimensions, date1, date2)
+    whole = Group(())
+    for group in groups:
+        whole.absorb(group)
+    return Report(
+        tuple(dimensions),
+        tuple(metrics),
+        date1,
+        date2,
+        [(g.key, [f(g) for f in compute]) for g in groups],
+        [f(whole) for f in compute],
+        whole.visits,
+    )
 
 
 def users_and_customers(store: Store, counter_id: int) -> list[dict[str, Any]]:

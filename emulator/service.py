@@ -33,6 +33,7 @@ from emulator.counter import (
     CALL_GOAL,
     CRM_GOAL,
     FIRST_GOAL_ID,
+    JS_GOAL,
     CounterConfig,
     Goal,
     Processing,
@@ -67,6 +68,8 @@ OFFLINE = "offline"
 CALLS = "calls"
 OFFLINE_TYPES = ("BASIC", "CALLS", "CHATS")
 ENTITY_TYPES = ("CONTACT", "COMPANY", "ORDER", "SIMPLE_ORDER")
+PREDEFINED_TYPES = ("numeric", "date", "datetime", "email", "text")
+"""Custom attribute ``type_name`` values of the PREDEFINED group (spec §4.7)."""
 MAX_COMMENT = 255
 DEFAULT_CALL_GOAL = "Calls"
 RECORD_TYPE_BY_KIND: dict[UploadKind, type] = {
@@ -182,6 +185,8 @@ class Emulator:
             self.counter(counter_id)
             self.store.delete_counter(counter_id)
             self._visits.pop(counter_id, None)
+            for calls in (False, True):
+                self.store.set_setting(_threshold_key(counter_id, calls), None)
 
     def counter(self, counter_id: int) -> CounterConfig:
         row = self.store.query_one("SELECT * FROM counters WHERE counter_id = ?", (counter_id,))
@@ -206,6 +211,15 @@ class Emulator:
         ids = [r[0] for r in self.store.query("SELECT counter_id FROM counters ORDER BY 1")]
         return [self.counter(i) for i in ids]
 
+    def token_scopes(self, token: str) -> dict[int, tuple[str, ...]]:
+        """The counters ``token`` opens, with its scopes on each (empty when it is unknown)."""
+        return {
+            r["counter_id"]: tuple(json.loads(r["scopes_json"]))
+            for r in self.store.query(
+                "SELECT counter_id, scopes_json FROM tokens WHERE token = ? ORDER BY 1", (token,)
+            )
+        }
+
     def _goals(self, conn: Any, counter_id: int) -> list[Goal]:
         with self.store._lock:
             rows = conn.execute(
@@ -229,6 +243,15 @@ class Emulator:
         goal = Goal(max([FIRST_GOAL_ID - 1, *used]) + 1, name, identifier, goal_type)
         self._insert_goals(conn, counter.counter_id, [goal])
         return goal
+
+    def add_goal(self, counter_id: int, name: str, identifier: str) -> Goal:
+        """``POST /management/v1/counter/{id}/goals``: a JS-event goal matching ``identifier``
+        exactly, the goal offline ``Target`` values and statuses refer to (spec §7.1)."""
+        counter = self.counter(counter_id)
+        if not name or not identifier:
+            raise ApiError("invalid_parameter", "a goal needs a name and an identifier", "goal")
+        with self._lock, self.store.transaction() as conn:
+            return self._new_goal(conn, counter, name, identifier, JS_GOAL)
 
     def goals(self, counter_id: int) -> list[Goal]:
         self.counter(counter_id)
@@ -916,6 +939,33 @@ class Emulator:
             for r in rows
         ]
 
+    def set_extended_threshold(self, counter_id: int, enabled: bool, calls: bool = False) -> None:
+        """Legacy ``POST``/``DELETE offline_conversions/[calls_]extended_threshold`` (spec §7.6).
+
+        The old API switched on the "extended period" of conversion accounting. The current
+        docs have no such switch and always allow the 21-day window (rule
+        ``offline_visit_age_limit_days``), so the flag is remembered and reported, and linking
+        keeps that window either way.
+        """
+        self.counter(counter_id)
+        self.store.set_setting(
+            _threshold_key(counter_id, calls), self.now().isoformat() if enabled else None
+        )
+
+    def visit_join_threshold(self, counter_id: int, calls: bool = False) -> dict[str, Any]:
+        """Legacy ``GET offline_conversions/[calls_]visit_join_threshold`` (spec §7.6).
+
+        The earliest visit start a conversion processed now can still link to, and whether the
+        legacy extended period is switched on (with the moment it was).
+        """
+        counter = self.counter(counter_id)
+        since = self.store.get_setting(_threshold_key(counter_id, calls))
+        return {
+            "date": self.now() - timedelta(days=counter.rules.offline_visit_age_limit_days),
+            "extended_threshold": since is not None,
+            "enabled_at": None if since is None else datetime.fromisoformat(since),
+        }
+
     # -- inspection -------------------------------------------------------------------------
     def decisions(self, counter_id: int, subject_type: str, key: str) -> list[dict[str, Any]]:
         tz = self.counter(counter_id).tz
@@ -1021,6 +1071,59 @@ class Emulator:
         self.counter(counter_id)
         return reports.goal_reports(self.store, counter_id, _attribution(attribution), dimension)
 
+    def report(
+        self,
+        counter_id: int,
+        metrics: Sequence[str],
+        dimensions: Sequence[str] = (),
+        attribution: str | reports.Attribution = reports.Attribution.LAST_SIGNIFICANT,
+        date1: str | date | None = None,
+        date2: str | date | None = None,
+    ) -> reports.Report:
+        """A Reporting API query (``GET /stat/v1/data``) over one counter.
+
+        Names are the API's (``ym:s:visits``, ``ym:s:cdpOrders*``, ``ym:s:goal<ID>reaches``,
+        ``ym:s:goal<ID>revenue``; ``ym:s:date``, ``ym:s:<attribution>TrafficSource`` …); dates
+        take ``today``, ``yesterday``, ``NdaysAgo`` or ``YYYY-MM-DD`` in the counter's zone and
+        default to the API's last seven days (https://yandex.ru/dev/metrika/en/stat/).
+        """
+        counter = self.counter(counter_id)
+        model = _attribution(attribution)
+        if not metrics:
+            raise ApiError("missing_parameter", "metrics is required", "metrics")
+        for name, values, most in (
+            ("metrics", metrics, reports.MAX_METRICS),
+            ("dimensions", dimensions, reports.MAX_DIMENSIONS),
+        ):
+            if len(values) > most:
+                raise ApiError("invalid_parameter", f"at most {most} {name} per query", name)
+        today = self.now().astimezone(counter.tz).date()
+        try:
+            parsed = [reports.parse_dimension(name, model) for name in dimensions]
+            for name in metrics:
+                reports.metric(name)
+        except ValueError as exc:
+            raise ApiError("invalid_parameter", str(exc), "metrics/dimensions") from None
+        first = _report_date("date1", date1 or "6daysAgo", today)
+        last = _report_date("date2", date2 or "today", today)
+        if first > last:
+            raise ApiError("invalid_parameter", "date1 is after date2", "date1")
+        return reports.report(self.store, counter_id, counter.tz, metrics, parsed, first, last)
+
+    def attribute_types(self, custom: bool = False) -> list[dict[str, Any]]:
+        """``GET schema/types`` (system attribute types) or ``schema/predefined_types`` (those
+        a custom attribute may take). The docs show neither body (spec §4.9); these are the
+        ``type_name`` values of spec §4.7 and of the system attributes."""
+        names = (
+            PREDEFINED_TYPES
+            if custom
+            else sorted({t for attrs in schema.SYSTEM_ATTRIBUTES.values() for _, t, _ in attrs})
+        )
+        return [
+            {"name": name, "type_group": "SYSTEM_LIST" if name == "product" else "PREDEFINED"}
+            for name in names
+        ]
+
     def users_and_customers(self, counter_id: int) -> list[dict[str, Any]]:
         self.counter(counter_id)
         return reports.users_and_customers(self.store, counter_id)
@@ -1037,6 +1140,19 @@ def _attribution(value: str | reports.Attribution) -> reports.Attribution:
         raise ApiError(
             "invalid_parameter", f"attribution {value!r} is not one of {allowed}", "attribution"
         ) from None
+
+
+def _report_date(name: str, value: str | date, today: date) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return reports.resolve_date(value, today)
+    except ValueError:
+        raise ApiError("invalid_parameter", f"{name} {value!r} is not a date", name) from None
+
+
+def _threshold_key(counter_id: int, calls: bool) -> str:
+    return f"extended_threshold.{CALLS if calls else OFFLINE}.{counter_id}"
 
 
 def _walking_status(received: int, process_at: int, now: int) -> OfflineUploadingStatus:

@@ -1,0 +1,112 @@
+"""The ASGI app: the real routes, the control routes and the envelope, over one engine.
+
+``create_app(emulator)`` serves whatever ``Host`` the request names (clients keep their own
+host in the URL they build) and accepts a ``.json`` suffix on ``/management/`` and ``/stat/``
+paths, which old clients such as yametrikapy append to every path. The OpenAPI document is at
+``/openapi.json`` (Swagger UI at ``/docs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.from_thread
+import httpx
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulator import Emulator, __version__
+from emulator.api import cdp, control, envelope, management, offline, stat
+from emulator.api.faults import FaultBook
+from emulator.api.guard import ApiContext
+from emulator.api.quotas import QuotaBook
+from emulator.api.settings import ApiSettings, QuotaSettings
+
+JSON_SUFFIX_PREFIXES = ("/management/", "/stat/")
+DESCRIPTION = """A reference emulator of Yandex Metrica's CRM data (CDP) and offline-conversion
+APIs. Point a client at this server instead of https://api-metrika.yandex.net and send
+`Authorization: OAuth <token>` with a token configured on the counter. `/_emulator/*` routes
+control the emulator (state, clock, counters, visits, faults, quotas). What is and is not
+emulated: docs/FIDELITY.md."""
+
+
+class JsonSuffix:
+    """Strip a trailing ``.json`` from management and report paths before routing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] == "http"
+            and path.endswith(".json")
+            and path.startswith(JSON_SUFFIX_PREFIXES)
+        ):
+            scope = dict(scope)
+            scope["path"] = path.removesuffix(".json")
+            raw = scope.get("raw_path")
+            if isinstance(raw, bytes) and raw.endswith(b".json"):
+                scope["raw_path"] = raw.removesuffix(b".json")
+        await self.app(scope, receive, send)
+
+
+def create_app(emulator: Emulator, settings: ApiSettings | None = None) -> FastAPI:
+    """The HTTP emulator over ``emulator`` (which it shares with any in-process user)."""
+    settings = settings or ApiSettings()
+    app = FastAPI(
+        title="Metrica CRM & offline-conversions emulator",
+        version=__version__,
+        description=DESCRIPTION,
+    )
+    app.state.api = ApiContext(emulator, settings, QuotaBook(settings.quotas), FaultBook())
+    envelope.install(app)
+    for module in (cdp, offline, management, stat, control):
+        app.include_router(module.router)
+    app.add_middleware(JsonSuffix)
+    return app
+
+
+class InProcessTransport(httpx.BaseTransport):
+    """A synchronous httpx transport that runs an ASGI app on a private event-loop thread.
+
+    httpx's own ``ASGITransport`` is async-only; this one lets a plain ``httpx.Client`` (what
+    the simulator's exporters and replayer use) call the app without a socket.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._asgi = httpx.ASGITransport(
+            app=app, raise_app_exceptions=False, client=("127.0.0.1", 0)
+        )
+        self._portal_context = anyio.from_thread.start_blocking_portal()
+        self._portal = self._portal_context.__enter__()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def call() -> httpx.Response:
+            response = await self._asgi.handle_async_request(request)
+            body = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+        return self._portal.call(call)
+
+    def close(self) -> None:
+        self._portal_context.__exit__(None, None, None)
+
+
+def inprocess_client(
+    emulator: Emulator,
+    token: str | None = None,
+    settings: ApiSettings | None = None,
+    base_url: str = "http://emulator.local",
+) -> httpx.Client:
+    """A synchronous ``httpx.Client`` talking to an in-process app over ``emulator``.
+
+    No socket and no server: requests go straight to the ASGI app. Quotas are off unless
+    ``settings`` says otherwise, since an in-process caller replays at machine speed;
+    ``token`` becomes the default ``Authorization`` header. Server-side failures answer in the
+    envelope, as over a socket, instead of raising in the caller. Close the client when done.
+    """
+    settings = settings or ApiSettings(quotas=QuotaSettings(enabled=False))
+    headers: dict[str, Any] = {"Authorization": f"OAuth {token}"} if token else {}
+    transport = InProcessTransport(create_app(emulator, settings))
+    return httpx.Client(transport=transport, base_url=base_url, headers=headers)

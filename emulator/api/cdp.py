@@ -1,0 +1,297 @@
+"""The 13 CDP (CRM data) routes under ``/cdp/api/v1/counter/{counterId}`` (spec §3, §4).
+
+Each route reads its parameters and body and hands them to the engine untouched: the engine
+validates ``merge_mode``, ``delimiter_type``, ``columns_mapping``, ``entity_type`` and the data,
+and raises the documented error when something is wrong. The legacy ``POST data/orders`` and
+``POST data/contacts`` (old ``doc/api2`` generation, spec §3) take CSV (multipart) or JSON on
+one path, told apart by the content type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import IO, Any
+
+from fastapi import APIRouter, Query, Request
+
+from emulator.api.bodies import MULTIPART, media_type, read_json, read_json_object, uploaded_file
+from emulator.api.common import (
+    MULTIPART_FILE,
+    READ,
+    WRITE,
+    CounterId,
+    json_body,
+    list_body,
+    off_loop,
+    text_query,
+)
+from emulator.api.guard import context
+from emulator.api.views import UPLOAD_TIME, uploading
+from emulator.domain import Uploading
+from emulator.errors import ApiError
+from emulator.serialize import to_jsonable
+
+router = APIRouter(prefix="/cdp/api/v1/counter/{counterId}", tags=["CDP: CRM data"])
+
+MERGE_MODE = text_query("SAVE, UPDATE or APPEND (required)", ["SAVE"])
+DELIMITER = text_query("COMMA (default) or SEMICOLON", ["COMMA"])
+COLUMNS_MAPPING = text_query(
+    'Pairs "attribute":"Column header" joined by commas', ['"id":"ИД","order_status":"Статус"']
+)
+ENTITY_TYPE = text_query("CONTACT, COMPANY, ORDER or SIMPLE_ORDER (required)", ["CONTACT"])
+ENTITY_SUBTYPE = text_query("Legacy parameter of old SDKs; accepted and ignored")
+SUCCESS = {"success": True}
+
+
+async def _answer(request: Request, counter_id: int, meta: Uploading) -> dict[str, Any]:
+    config = await off_loop(context(request).emulator.counter, counter_id)
+    return {"uploading": uploading(meta, config.tz)}
+
+
+async def _csv(request: Request, counter_id: int, upload: Callable[[IO[bytes]], Uploading]):
+    async with uploaded_file(request, context(request).settings) as file:
+        meta = await off_loop(upload, file)
+    return await _answer(request, counter_id, meta)
+
+
+async def _json(request: Request, counter_id: int, upload: Callable[[Any], Uploading]):
+    body = await read_json_object(request, context(request).settings)
+    return await _answer(request, counter_id, await off_loop(upload, body))
+
+
+@router.post("/data/simple_orders", dependencies=[WRITE], openapi_extra=MULTIPART_FILE)
+async def upload_simple_orders(
+    request: Request,
+    counterId: CounterId,
+    merge_mode: str | None = MERGE_MODE,
+    delimiter_type: str | None = DELIMITER,
+) -> dict[str, Any]:
+    """uploadSimpleOrders (§4.1): customers and orders in one CSV."""
+    emu = context(request).emulator
+    return await _csv(
+        request,
+        counterId,
+        lambda f: emu.upload_simple_orders(counterId, f, merge_mode, delimiter_type),
+    )
+
+
+@router.post("/data/orders/csv", dependencies=[WRITE], openapi_extra=MULTIPART_FILE)
+async def upload_orders_csv(
+    request: Request,
+    counterId: CounterId,
+    merge_mode: str | None = MERGE_MODE,
+    columns_mapping: str | None = COLUMNS_MAPPING,
+    delimiter_type: str | None = DELIMITER,
+) -> dict[str, Any]:
+    """uploadOrders (§4.2)."""
+    emu = context(request).emulator
+    return await _csv(
+        request,
+        counterId,
+        lambda f: emu.upload_orders_csv(counterId, f, merge_mode, columns_mapping, delimiter_type),
+    )
+
+
+@router.post("/data/orders/json", dependencies=[WRITE], openapi_extra=list_body("orders"))
+async def upload_orders_json(
+    request: Request, counterId: CounterId, merge_mode: str | None = MERGE_MODE
+) -> dict[str, Any]:
+    """uploadOrdersJson_1 (§4.3)."""
+    emu = context(request).emulator
+    return await _json(
+        request, counterId, lambda body: emu.upload_orders_json(counterId, body, merge_mode)
+    )
+
+
+@router.post("/data/contacts/csv", dependencies=[WRITE], openapi_extra=MULTIPART_FILE)
+async def upload_contacts_csv(
+    request: Request,
+    counterId: CounterId,
+    merge_mode: str | None = MERGE_MODE,
+    columns_mapping: str | None = COLUMNS_MAPPING,
+    delimiter_type: str | None = DELIMITER,
+) -> dict[str, Any]:
+    """uploadContacts (§4.4)."""
+    emu = context(request).emulator
+    return await _csv(
+        request,
+        counterId,
+        lambda f: emu.upload_contacts_csv(
+            counterId, f, merge_mode, columns_mapping, delimiter_type
+        ),
+    )
+
+
+@router.post("/data/contacts/json", dependencies=[WRITE], openapi_extra=list_body("contacts"))
+async def upload_contacts_json(
+    request: Request, counterId: CounterId, merge_mode: str | None = MERGE_MODE
+) -> dict[str, Any]:
+    """uploadContactJson_1 (§4.5)."""
+    emu = context(request).emulator
+    return await _json(
+        request, counterId, lambda body: emu.upload_contacts_json(counterId, body, merge_mode)
+    )
+
+
+LEGACY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            **MULTIPART_FILE["requestBody"]["content"],
+            **list_body("orders")["requestBody"]["content"],
+        },
+    }
+}
+
+
+@router.post("/data/orders", dependencies=[WRITE], openapi_extra=LEGACY_BODY)
+async def upload_orders_legacy(
+    request: Request,
+    counterId: CounterId,
+    merge_mode: str | None = MERGE_MODE,
+    columns_mapping: str | None = COLUMNS_MAPPING,
+    delimiter_type: str | None = DELIMITER,
+) -> dict[str, Any]:
+    """Legacy alias: CSV (multipart) or JSON by content type."""
+    if media_type(request) == MULTIPART:
+        return await upload_orders_csv(
+            request, counterId, merge_mode, columns_mapping, delimiter_type
+        )
+    return await upload_orders_json(request, counterId, merge_mode)
+
+
+@router.post("/data/contacts", dependencies=[WRITE], openapi_extra=LEGACY_BODY)
+async def upload_contacts_legacy(
+    request: Request,
+    counterId: CounterId,
+    merge_mode: str | None = MERGE_MODE,
+    columns_mapping: str | None = COLUMNS_MAPPING,
+    delimiter_type: str | None = DELIMITER,
+) -> dict[str, Any]:
+    """Legacy alias: CSV (multipart) or JSON by content type."""
+    if media_type(request) == MULTIPART:
+        return await upload_contacts_csv(
+            request, counterId, merge_mode, columns_mapping, delimiter_type
+        )
+    return await upload_contacts_json(request, counterId, merge_mode)
+
+
+STATUS_ITEM = {
+    "type": "object",
+    "required": ["id", "type"],
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"type": "string", "enum": ["IN_PROGRESS", "PAID", "CANCELLED", "SPAM", "OTHER"]},
+        "humanized": {"type": "string"},
+        "goal_action_ids": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+@router.post(
+    "/schema/order_statuses",
+    dependencies=[WRITE],
+    openapi_extra=list_body("order_statuses", STATUS_ITEM),
+)
+async def map_order_statuses(request: Request, counterId: CounterId) -> dict[str, Any]:
+    """mapOrderStatuses (§4.6): an upsert by status id."""
+    api = context(request)
+    body = await read_json_object(request, api.settings)
+    await off_loop(api.emulator.map_order_statuses, counterId, body)
+    return SUCCESS
+
+
+@router.get("/schema/order_statuses", dependencies=[READ])
+def get_order_statuses(request: Request, counterId: CounterId) -> dict[str, Any]:
+    """getOrderStatuses (§4.6)."""
+    statuses = context(request).emulator.order_statuses(counterId)
+    return {"order_statuses": to_jsonable(statuses)}
+
+
+@router.post("/schema/attributes", dependencies=[WRITE], openapi_extra=list_body("attributes"))
+async def create_attributes(
+    request: Request,
+    counterId: CounterId,
+    entity_type: str | None = ENTITY_TYPE,
+    entity_subtype: str | None = ENTITY_SUBTYPE,
+) -> dict[str, Any]:
+    """createAttributes (§4.7)."""
+    api = context(request)
+    body = await read_json(request, api.settings)
+    await off_loop(api.emulator.create_attributes, counterId, entity_type, body)
+    return SUCCESS
+
+
+@router.get("/schema/attributes", dependencies=[READ])
+def get_attributes(
+    request: Request,
+    counterId: CounterId,
+    entity_type: str | None = ENTITY_TYPE,
+    entity_subtype: str | None = ENTITY_SUBTYPE,
+) -> dict[str, Any]:
+    """getAttributes (§4.7)."""
+    return context(request).emulator.attributes(counterId, entity_type)
+
+
+PRODUCTS_BODY = json_body(
+    {
+        "type": "object",
+        "required": ["attributes"],
+        "properties": {
+            "attributes": {"type": "array", "items": {"type": "object"}},
+            "items": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+)
+
+
+@router.post("/schema/products", dependencies=[WRITE], openapi_extra=PRODUCTS_BODY)
+async def create_products(request: Request, counterId: CounterId) -> dict[str, Any]:
+    """createProducts (§4.8)."""
+    api = context(request)
+    body = await read_json(request, api.settings)
+    await off_loop(api.emulator.create_products, counterId, body)
+    return SUCCESS
+
+
+@router.get("/schema/types", dependencies=[READ])
+def get_types(request: Request, counterId: CounterId) -> dict[str, Any]:
+    """getTypes (§4.9): the body is not documented; see docs/FIDELITY.md."""
+    return {"types": context(request).emulator.attribute_types(custom=False)}
+
+
+@router.get("/schema/predefined_types", dependencies=[READ])
+def get_predefined_types(request: Request, counterId: CounterId) -> dict[str, Any]:
+    """getPredefinedTypes (§4.9): the body is not documented; see docs/FIDELITY.md."""
+    return {"types": context(request).emulator.attribute_types(custom=True)}
+
+
+@router.get("/last_uploadings", dependencies=[READ])
+def last_uploadings(
+    request: Request,
+    counterId: CounterId,
+    limit: int = Query(10, description="1..1000"),
+    datetime_offset: str | None = text_query(
+        "Only uploads strictly before this yyyy-MM-dd HH:mm:ss (counter's zone)",
+        ["2020-02-10 10:00:00"],
+    ),
+    source: str | None = text_query("API (the only value)", ["API"]),
+) -> dict[str, Any]:
+    """getLastUploadings (§4.10): newest first."""
+    emu = context(request).emulator
+    tz = emu.counter(counterId).tz
+    if source is not None and source != "API":
+        raise ApiError("invalid_parameter", f"source {source!r} is not API", "source")
+    offset = None
+    if datetime_offset:
+        try:
+            offset = datetime.strptime(datetime_offset, UPLOAD_TIME).replace(tzinfo=tz)
+        except ValueError:
+            raise ApiError(
+                "invalid_parameter",
+                f"datetime_offset {datetime_offset!r} is not yyyy-MM-dd HH:mm:ss",
+                "datetime_offset",
+            ) from None
+    metas = emu.last_uploadings(counterId, limit, offset)
+    return {"uploadings": [uploading(m, tz) for m in metas]}
