@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from emulator.sim.config import to_plain
 from emulator.sim.crm import ContactRecord, DealRecord
@@ -57,10 +56,11 @@ def write_run(result: SimulationResult, out: str | Path) -> dict[str, Any]:
         written.append(path)
 
     put("counter.json", _json_bytes(result.counter))
-    put("visits.csv", result.visits.csv())
-    parquet = root / "visits.parquet"
-    pq.write_table(result.visits.arrow(truth=True), parquet, compression="zstd")
-    written.append(parquet)
+    with (root / "visits.csv").open("wb") as handle:
+        result.visits.write_csv(handle)
+    written.append(root / "visits.csv")
+    result.visits.write_parquet(root / "visits.parquet")
+    written.append(root / "visits.parquet")
     put("crm/contacts.jsonl", _jsonl(_contact(result, c) for c in result.crm.contacts))
     put("crm/deals.jsonl", _jsonl(_deal(result, d) for d in result.crm.deals))
     put("crm/status_history.csv", _status_history(result))

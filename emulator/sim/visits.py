@@ -9,14 +9,19 @@ pyarrow in one pass, never a Python loop per row.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from emulator.sim.settings import SimulationSettings
 
+CHUNK_ROWS = 250_000
 CONTROL_FIELDS = (
     "visit_id",
     "client_id",
@@ -95,9 +100,41 @@ class VisitTable:
     def csv(self, start: int = 0, stop: int | None = None) -> bytes:
         """Rows ``start:stop`` as the control route's CSV (header included)."""
         sink = io.BytesIO()
-        options = pa_csv.WriteOptions(quoting_style="needed", quoting_header="none")
-        pa_csv.write_csv(self.arrow(start, stop), sink, write_options=options)
+        self.write_csv(sink, start, stop)
         return sink.getvalue()
+
+    def write_csv(self, sink: BinaryIO, start: int = 0, stop: int | None = None) -> None:
+        """Write rows ``start:stop`` as CSV to ``sink`` (see :meth:`_write`)."""
+        options = pa_csv.WriteOptions(quoting_style="needed", quoting_header="none")
+        self._write(
+            lambda schema: pa_csv.CSVWriter(sink, schema, write_options=options),
+            start,
+            stop,
+            truth=False,
+        )
+
+    def write_parquet(self, path: Path) -> None:
+        """Every row with the truth columns as Parquet (one row group per chunk)."""
+        self._write(lambda schema: pq.ParquetWriter(path, schema, compression="zstd"), truth=True)
+
+    def _write(
+        self,
+        open_writer: Callable[[pa.Schema], Any],
+        start: int = 0,
+        stop: int | None = None,
+        truth: bool = False,
+    ) -> None:
+        """A chunk of rows at a time, so a run of millions of visits is never held whole as
+        text; dictionary columns are decoded per chunk."""
+        stop = len(self) if stop is None else stop
+        writer = None
+        for first in range(start, max(start + 1, stop), CHUNK_ROWS):
+            table = _decoded(self.arrow(first, min(first + CHUNK_ROWS, stop), truth))
+            if writer is None:
+                writer = open_writer(table.schema)
+            writer.write_table(table)
+        if writer is not None:
+            writer.close()
 
     def _typed(self, visit_ids: np.ndarray) -> tuple[pa.Array, pa.Array]:
         email = np.full(len(visit_ids), None, dtype=object)
@@ -112,11 +149,20 @@ class VisitTable:
 
 
 def _pick(labels: list[str | None], codes: np.ndarray) -> pa.Array:
-    """Labels by code as a dictionary-decoded string column (``None`` → empty cell)."""
-    dictionary = pa.array(labels, pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary).cast(
-        pa.string()
-    )
+    """Labels by code as a dictionary column (``None`` → an empty cell)."""
+    missing = [code for code, label in enumerate(labels) if label is None]
+    indices = pa.array(codes.astype(np.int32), mask=np.isin(codes, missing))
+    dictionary = pa.array([label or "" for label in labels], pa.string())
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """Dictionary columns as plain strings (the CSV writer takes no dictionaries)."""
+    columns = [
+        column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
 
 
 def _labels(per_source: list[tuple[str, ...]], source: np.ndarray, index: np.ndarray) -> pa.Array:
