@@ -82,10 +82,7 @@ def _manifest(result: SimulationResult, root: Path, written: list[Path]) -> dict
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    files = {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(written)
-    }
+    files = {p.relative_to(root).as_posix(): _sha256(p) for p in sorted(written)}
     return {
         "seed": result.seed,
         "settings": to_plain(result.settings),
@@ -99,6 +96,11 @@ def _manifest(result: SimulationResult, root: Path, written: list[Path]) -> dict
         },
         "files": files,
     }
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _contact(result: SimulationResult, contact: ContactRecord) -> dict[str, Any]:

@@ -178,9 +178,11 @@ class TrafficModel:
         """Every visit, sorted by start time then id."""
         if not self.visits:
             return {name: np.zeros(0, dtype=dt) for name, dt in VISIT_COLUMNS.items()}
-        table = {name: np.concatenate([c[name] for c in self.visits]) for name in VISIT_COLUMNS}
-        order = np.lexsort((table["visit_id"], table["start"]))
-        return {name: column[order] for name, column in table.items()}
+        if len(self.visits) > 1:  # consolidate once, so the run holds one copy of its visits
+            table = {name: np.concatenate([c[name] for c in self.visits]) for name in VISIT_COLUMNS}
+            order = np.lexsort((table["visit_id"], table["start"]))
+            self.visits = [{name: column[order] for name, column in table.items()}]
+        return self.visits[0]
 
     def source_index(self, name: str) -> int:
         return self.source_names.index(name)
