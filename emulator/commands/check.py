@@ -26,14 +26,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from datetime import datetime
 from typing import TextIO
 
 from emulator.dates import EndOfDay, zone
 from emulator.domain import RowError, Severity, UploadKind
-from emulator.formats import FormatOptions, UnknownColumns, delimiter_from_type, parse_columns_mapping
-from emulator.formats.checking import FileCheck
+from emulator.formats import (
+    FormatOptions,
+    UnknownColumns,
+    delimiter_from_type,
+    parse_columns_mapping,
+)
+from emulator.formats.checking import CheckSummary, FileCheck
 
 HELP = "check a CRM or offline-conversions CSV as the service would, and warn about silent loss"
 
@@ -57,20 +61,48 @@ def _moment(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--now {text!r} is not an ISO date-time like 2024-03-01T12:00") from None
+        raise argparse.ArgumentTypeError(
+            f"--now {text!r} is not an ISO date-time like 2024-03-01T12:00"
+        ) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="the CSV file to check")
-    parser.add_argument("--kind", required=True, choices=[k.value for k in UploadKind], help="upload kind")
-    parser.add_argument("--columns-mapping", type=_mapping, help='orders/contacts: "attr":"Header",... pairs')
-    parser.add_argument("--delimiter", default="COMMA", choices=["COMMA", "SEMICOLON"], help="delimiter_type")
-    parser.add_argument("--tz", type=_zone, default="Europe/Moscow", help="the counter's IANA time zone")
-    parser.add_argument("--now", type=_moment, help="upload moment, ISO (default: now); naive = in --tz")
-    parser.add_argument("--end-of-day", choices=["metrica", "direct"], default="metrica", help="date-only means 23:59 (metrica) or 23:59:59 (direct)")
-    parser.add_argument("--unknown-columns", choices=[u.value for u in UnknownColumns], default="warn", help="what to do with columns that are no field")
+    parser.add_argument(
+        "--kind", required=True, choices=[k.value for k in UploadKind], help="upload kind"
+    )
+    parser.add_argument(
+        "--columns-mapping", type=_mapping, help='orders/contacts: "attr":"Header",... pairs'
+    )
+    parser.add_argument(
+        "--delimiter", default="COMMA", choices=["COMMA", "SEMICOLON"], help="delimiter_type"
+    )
+    parser.add_argument(
+        "--tz", type=_zone, default="Europe/Moscow", help="the counter's IANA time zone"
+    )
+    parser.add_argument(
+        "--now", type=_moment, help="upload moment, ISO (default: now); naive = in --tz"
+    )
+    parser.add_argument(
+        "--end-of-day",
+        choices=["metrica", "direct"],
+        default="metrica",
+        help="date-only means 23:59 (metrica) or 23:59:59 (direct)",
+    )
+    parser.add_argument(
+        "--unknown-columns",
+        choices=[u.value for u in UnknownColumns],
+        default="warn",
+        help="what to do with columns that are no field",
+    )
     parser.add_argument("--format", choices=["text", "json"], default="text", help="output format")
-    parser.add_argument("--max-warnings-per-code", type=int, default=20, metavar="N", help="print at most N warnings of each code (0: all)")
+    parser.add_argument(
+        "--max-warnings-per-code",
+        type=int,
+        default=20,
+        metavar="N",
+        help="print at most N warnings of each code (0: all)",
+    )
 
 
 def _options(args: argparse.Namespace) -> FormatOptions:
@@ -88,13 +120,11 @@ def _options(args: argparse.Namespace) -> FormatOptions:
 
 
 class _Printer:
-    """Writes issues as text or streamed JSON, holding back warnings over the per-code cap."""
+    """Writes issues as text lines or as one JSON document streamed as the file is read."""
 
     def __init__(self, out: TextIO, args: argparse.Namespace) -> None:
         self.out = out
         self.args = args
-        self.shown: Counter[str] = Counter()
-        self.omitted: Counter[str] = Counter()
         self.first = True
 
     def start(self) -> None:
@@ -103,30 +133,38 @@ class _Printer:
             self.out.write(head[:-1] + ', "issues": [')
 
     def issue(self, issue: RowError) -> None:
-        cap = self.args.max_warnings_per_code
-        if issue.severity is Severity.WARNING and cap and self.shown[issue.code] >= cap:
-            self.omitted[issue.code] += 1
-            return
-        self.shown[issue.code] += 1
         if self.args.format == "json":
-            item = {"line": issue.line, "column": issue.column, "severity": issue.severity.value, "code": issue.code, "message": issue.message}
-            self.out.write(("\n  " if self.first else ",\n  ") + json.dumps(item, ensure_ascii=False))
+            item = {
+                "line": issue.line,
+                "column": issue.column,
+                "severity": issue.severity.value,
+                "code": issue.code,
+                "message": issue.message,
+            }
+            self.out.write(
+                ("\n  " if self.first else ",\n  ") + json.dumps(item, ensure_ascii=False)
+            )
             self.first = False
             return
         where = f"{self.args.file}:{issue.line}" if issue.line else self.args.file
         column = f" column {issue.column!r}:" if issue.column else ""
         self.out.write(f"{where}: {issue.severity.value} [{issue.code}]{column} {issue.message}\n")
 
-    def finish(self, summary: dict[str, object]) -> None:
+    def finish(self, summary: CheckSummary) -> None:
+        counts = summary.as_dict()
         if self.args.format == "json":
-            tail = {"omitted": dict(sorted(self.omitted.items())), "summary": summary, "ok": summary["errors"] == 0}
+            omitted = dict(sorted(summary.omitted.items()))
+            tail = {"omitted": omitted, "summary": counts, "ok": summary.errors == 0}
             self.out.write("\n], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
             return
-        for code, count in sorted(self.omitted.items()):
-            self.out.write(f"{self.args.file}: ... {count} more warnings [{code}] not shown (--max-warnings-per-code 0 shows all)\n")
-        errors, warnings = summary["errors"], summary["warnings"]
+        for code, count in sorted(summary.omitted.items()):
+            self.out.write(
+                f"{self.args.file}: ... {count} more warnings [{code}] not shown "
+                "(--max-warnings-per-code 0 shows all)\n"
+            )
+        errors, warnings = summary.errors, summary.warnings
         self.out.write(
-            f"{self.args.file}: {summary['rows']} rows ({summary['valid_rows']} valid), "
+            f"{self.args.file}: {counts['rows']} rows ({counts['valid_rows']} valid), "
             f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}\n"
         )
 
@@ -139,10 +177,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"crmemu check: {exc}", file=sys.stderr)
         return 2
     printer = _Printer(sys.stdout, args)
-    check = FileCheck(UploadKind(args.kind), stream, options)
+    cap = args.max_warnings_per_code or None
+    check = FileCheck(UploadKind(args.kind), stream, options, cap)
     with stream:
         printer.start()
         for issue in check:
             printer.issue(issue)
-    printer.finish(check.summary.as_dict())
+    printer.finish(check.summary)
     return 1 if check.summary.errors else 0

@@ -16,7 +16,13 @@ key); see :mod:`emulator.formats.api` for the full reading semantics and
 """
 
 from emulator.dates import EndOfDay
-from emulator.formats.api import ParsedBatch, ParseResult, iter_parse_csv, iter_validate_csv, parse_csv
+from emulator.formats.api import (
+    ParsedBatch,
+    ParseResult,
+    iter_parse_csv,
+    iter_validate_csv,
+    parse_csv,
+)
 from emulator.formats.jsonread import parse_json
 from emulator.formats.lint import MIN_CLIENT_ID_SHARE, Linter
 from emulator.formats.options import (

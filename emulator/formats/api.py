@@ -15,7 +15,7 @@ Semantics shared by every kind:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from emulator.domain import RowError, Severity, UploadKind
 from emulator.formats.cellrules import Ctx, Family
-from emulator.formats.csvread import ByteSource, iter_segments, read_header
+from emulator.formats.csvread import ByteSource, RawBatch, iter_segments, read_header
 from emulator.formats.fields import SPECS
 from emulator.formats.header import resolve
 from emulator.formats.options import FormatOptions
@@ -71,7 +71,11 @@ def _opened(source: Source) -> Iterator[IO[bytes]]:
 
 
 def _validated(
-    kind: UploadKind, source: Source, options: FormatOptions, ctx: Ctx
+    kind: UploadKind,
+    source: Source,
+    options: FormatOptions,
+    ctx: Ctx,
+    then: Callable[[ValidatedBatch], None] | None = None,
 ) -> Iterator[ValidatedBatch]:
     spec = SPECS[UploadKind(kind)]
     with _opened(source) as stream:
@@ -85,10 +89,15 @@ def _validated(
         yield ValidatedBatch.issues_only(spec.kind, issues, fatal)
         if fatal:
             return
+
+        def process(raw: RawBatch) -> ValidatedBatch:
+            batch = validate(raw, layout, ctx)
+            if then is not None:
+                then(batch)
+            return batch
+
         rows = 0
-        for batch in iter_segments(
-            reader, header.cells, options.delimiter, lambda raw: validate(raw, layout, ctx)
-        ):
+        for batch in iter_segments(reader, header.cells, options.delimiter, process):
             rows += batch.rows
             yield batch
         if rows == 0:
@@ -99,14 +108,19 @@ def _validated(
 
 
 def iter_validate_csv(
-    kind: UploadKind, source: Source, options: FormatOptions | None = None
+    kind: UploadKind,
+    source: Source,
+    options: FormatOptions | None = None,
+    then: Callable[[ValidatedBatch], None] | None = None,
 ) -> Iterator[ValidatedBatch]:
     """Checked columns of a CSV file, batch by batch, without building records.
 
     This is what ``crmemu check`` reads; memory stays bounded whatever the file size.
+    ``then`` runs on each batch right after validation, in the reading threads (e.g.
+    :meth:`~emulator.formats.lint.Linter.prepare`); batches are still yielded in order.
     """
     options = options or FormatOptions()
-    yield from _validated(kind, source, options, make_ctx(options, Family.CSV))
+    yield from _validated(kind, source, options, make_ctx(options, Family.CSV), then)
 
 
 def iter_parse_csv(

@@ -3,7 +3,8 @@
 :class:`FileCheck` walks the file batch by batch (bounded memory), yields each problem as
 soon as it is known — row errors and value warnings in file order per batch, the
 file-level warnings of :class:`~emulator.formats.lint.Linter` at the end — and keeps the
-running :class:`CheckSummary`. It builds no records.
+running :class:`CheckSummary`. It builds no records. Errors are always all yielded;
+warnings beyond ``max_warnings_per_code`` of one code are only counted (``omitted``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from emulator.formats.options import FormatOptions
 
 @dataclass
 class CheckSummary:
+    """Counts over the whole file; ``warnings`` and ``by_code`` include omitted warnings."""
+
     rows: int = 0
     valid_rows: int = 0
     errors: int = 0
     warnings: int = 0
     by_code: Counter[str] = field(default_factory=Counter)
+    omitted: Counter[str] = field(default_factory=Counter)
 
     def count(self, issue: RowError) -> None:
         if issue.severity is Severity.ERROR:
@@ -32,6 +36,11 @@ class CheckSummary:
         else:
             self.warnings += 1
         self.by_code[issue.code] += 1
+
+    def count_omitted(self, omitted: Counter[str]) -> None:
+        self.omitted += omitted
+        self.by_code += omitted
+        self.warnings += sum(omitted.values())
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -46,18 +55,41 @@ class CheckSummary:
 class FileCheck:
     """Iterate to get the problems of one file; ``summary`` is complete once iteration ends."""
 
-    def __init__(self, kind: UploadKind, source: Source, options: FormatOptions) -> None:
+    def __init__(
+        self,
+        kind: UploadKind,
+        source: Source,
+        options: FormatOptions,
+        max_warnings_per_code: int | None = None,
+    ) -> None:
         self.kind = UploadKind(kind)
         self.source = source
         self.options = options
+        self.cap = max_warnings_per_code
         self.summary = CheckSummary()
 
+    def _capped(
+        self, warnings: list[RowError], shown: Counter[str], omitted: Counter[str]
+    ) -> list[RowError]:
+        out = []
+        for warning in warnings:
+            if self.cap is not None and shown[warning.code] >= self.cap:
+                omitted[warning.code] += 1
+            else:
+                shown[warning.code] += 1
+                out.append(warning)
+        return out
+
     def __iter__(self) -> Iterator[RowError]:
-        linter = Linter(self.kind, self.options)
-        for batch in iter_validate_csv(self.kind, self.source, self.options):
+        linter = Linter(self.kind, self.options, self.cap)
+        shown: Counter[str] = Counter()
+        omitted: Counter[str] = Counter()
+        for batch in iter_validate_csv(self.kind, self.source, self.options, linter.prepare):
             self.summary.rows += batch.rows
             self.summary.valid_rows += int(batch.valid.sum())
-            issues = batch.errors + batch.warnings + linter.feed(batch)
+            issues = (
+                batch.errors + self._capped(batch.warnings, shown, omitted) + linter.feed(batch)
+            )
             issues.sort(key=lambda issue: issue.line)
             for issue in issues:
                 self.summary.count(issue)
@@ -65,3 +97,4 @@ class FileCheck:
         for issue in linter.finish():
             self.summary.count(issue)
             yield issue
+        self.summary.count_omitted(omitted + linter.omitted)

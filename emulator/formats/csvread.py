@@ -149,7 +149,7 @@ def _clean_cut(data: bytes, max_steps: int = 64) -> int:
     position = data.rfind(b"\n")
     if position < 0:
         return -1
-    odd = data.count(b'"', 0, position) & 1
+    odd = int(np.count_nonzero(np.frombuffer(data, np.uint8, count=position) == 34)) & 1
     for _ in range(max_steps):
         if not odd:
             return position
@@ -172,7 +172,11 @@ def count_lines(segment: bytes) -> int:
 def _arrow_read(segment: bytes, names: list[str], delimiter: str, newlines: bool) -> pa.Table:
     return pcsv.read_csv(
         pa.py_buffer(segment),
-        read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
+        # One block per segment: segments already run in parallel, and one chunk per
+        # column needs no copy to combine.
+        read_options=pcsv.ReadOptions(
+            column_names=names, block_size=len(segment) + 1, use_threads=False
+        ),
         parse_options=pcsv.ParseOptions(
             delimiter=delimiter, newlines_in_values=newlines, ignore_empty_lines=False
         ),
@@ -200,7 +204,9 @@ def _drop_blank_rows(
     return [pc.filter(c, keep) for c in columns], lines[~blank]
 
 
-def read_fast(segment: bytes, first_line: int, names: list[str], delimiter: str) -> RawBatch | None:
+def read_fast(
+    segment: bytes, first_line: int, names: list[str], delimiter: str, lines_in_segment: int
+) -> RawBatch | None:
     """Parse a clean segment with Arrow, or None when only the exact reader can vouch for it."""
     if b"\x00" in segment:
         return None
@@ -210,7 +216,6 @@ def read_fast(segment: bytes, first_line: int, names: list[str], delimiter: str)
         follow = np.append(data, np.uint8(0))[cr + 1]
         if (follow != 10).any():  # a lone carriage return
             return None
-    lines_in_segment = count_lines(segment)
     try:
         table = _arrow_read(segment, names, delimiter, newlines=False)
         if table.num_rows != lines_in_segment:
@@ -536,8 +541,8 @@ def iter_segments(
     names = [f"c{i}" for i in range(len(labels))]
     single = len(labels) == 1
 
-    def clean(segment: bytes, first_line: int) -> T:
-        batch = None if single else read_fast(segment, first_line, names, delimiter)
+    def clean(segment: bytes, first_line: int, lines: int) -> T:
+        batch = None if single else read_fast(segment, first_line, names, delimiter, lines)
         if batch is None:
             batch, _ = read_exact(segment, first_line, labels, delimiter)
         return process(batch)
@@ -557,8 +562,9 @@ def iter_segments(
                     break
                 segment, is_clean = cut
                 if is_clean:
-                    pending.append(pool.submit(clean, segment, line))
-                    line += count_lines(segment)
+                    lines = count_lines(segment)
+                    pending.append(pool.submit(clean, segment, line, lines))
+                    line += lines
                     continue
                 batch, consumed = read_exact(segment, line, labels, delimiter, source)
                 line += consumed

@@ -2,7 +2,7 @@
 
 ``check`` must notice a repeated order id or a customer with too many orders anywhere in
 a 1 GB file without keeping millions of Python strings. Keys are hashed column-wise in
-numpy (a position-weighted sum of the bytes, then a 64-bit finaliser) and kept in 256
+numpy (a position-weighted sum of the bytes, then a 64-bit finaliser) and kept in 16
 sorted partitions, so adding a batch touches each partition once and costs about 8 bytes
 per distinct key (12 with a count). With 64-bit hashes a false "repeated id" needs a
 collision, about one chance in 10^7 for ten million distinct keys.
@@ -21,7 +21,8 @@ _WEIGHTS = np.random.default_rng(0x5EED).integers(1, 2**63, size=4096, dtype=np.
 _K_LENGTH = np.uint64(0x9E3779B97F4A7C15)
 _K_NULL = np.uint64(0xD6E8FEB86659FD93)
 _K_COMBINE = np.uint64(0xC2B2AE3D27D4EB4F)
-_PARTS = 256
+_PARTS = 16
+_PART_STARTS = np.arange(_PARTS, dtype=np.uint64) << np.uint64(60)  # top 4 bits
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -33,22 +34,26 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 def hash_strings(values: pa.Array) -> np.ndarray:
-    """A 64-bit hash per value of a string array (nulls get one fixed hash)."""
+    """A 64-bit hash per value of a string array (nulls get one fixed hash).
+
+    Byte ``k`` of every value long enough is weighted with ``_WEIGHTS[k]`` in one numpy
+    pass per position, so short keys (order ids, customer ids) cost a few passes in all.
+    """
     offsets, data = string_buffers(values)
+    starts = offsets[:-1]
     lengths = np.diff(offsets)
-    base = int(offsets[0])
-    total = int(offsets[-1]) - base
-    with np.errstate(over="ignore"):
-        if total:
-            position = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1] - base, lengths)
-            weighted = (data[base : base + total].astype(np.uint64) + np.uint64(1)) * _WEIGHTS[
-                position % len(_WEIGHTS)
-            ]
-            sums = np.concatenate([np.zeros(1, np.uint64), np.cumsum(weighted, dtype=np.uint64)])
-            h = sums[offsets[1:] - base] - sums[offsets[:-1] - base]
-        else:
-            h = np.zeros(len(values), np.uint64)
-        h = _mix(h ^ (lengths.astype(np.uint64) * _K_LENGTH))
+    h = np.zeros(len(values), np.uint64)
+    if len(values) and lengths.max() > 0:
+        shortest = int(lengths.min())
+        with np.errstate(over="ignore"):
+            for k in range(int(lengths.max())):
+                weight = _WEIGHTS[k % len(_WEIGHTS)]
+                if k < shortest:
+                    h += (data[starts + k].astype(np.uint64) + np.uint64(1)) * weight
+                else:
+                    rows = np.flatnonzero(lengths > k)
+                    h[rows] += (data[starts[rows] + k].astype(np.uint64) + np.uint64(1)) * weight
+    h = _mix(h ^ (lengths.astype(np.uint64) * _K_LENGTH))
     if values.null_count:
         h[np.asarray(values.is_null())] = _K_NULL
     return h
@@ -69,41 +74,61 @@ def combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 
 class _Partitions:
-    """Sorted unique hashes in 256 partitions by their top byte, with a count each."""
+    """Sorted unique hashes in partitions by their top bits, with a count each.
+
+    Partitions bound the temporary copy made when new keys are inserted.
+    """
 
     def __init__(self) -> None:
         self.keys = [np.zeros(0, np.uint64) for _ in range(_PARTS)]
         self.counts = [np.zeros(0, np.uint32) for _ in range(_PARTS)]
 
-    def add(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Count ``hashes`` in; per distinct hash of the batch: hash, count before, count added."""
-        unique, added = np.unique(hashes, return_counts=True)
+    def add(self, unique: np.ndarray, added: np.ndarray) -> np.ndarray:
+        """Count in the distinct sorted ``unique`` hashes, ``added`` times each; returns the
+        counts they had before."""
         before = np.zeros(len(unique), np.int64)
-        part = (unique >> np.uint64(56)).astype(np.int64)
-        bounds = np.searchsorted(part, np.arange(_PARTS + 1))
+        bounds = np.append(np.searchsorted(unique, _PART_STARTS), len(unique))
         for p in np.flatnonzero(np.diff(bounds)).tolist():
             lo, hi = bounds[p], bounds[p + 1]
-            chunk, keys, counts = unique[lo:hi], self.keys[p], self.counts[p]
+            chunk, keys = unique[lo:hi], self.keys[p]
             where = np.searchsorted(keys, chunk)
             found = where < len(keys)
             found[found] = keys[where[found]] == chunk[found]
+            counts = self.counts[p]
             before[lo:hi][found] = counts[where[found]]
-            counts = counts.copy()
-            np.add.at(counts, where[found], added[lo:hi][found].astype(np.uint32))
+            counts[where[found]] += added[lo:hi][found].astype(np.uint32)
             new = ~found
             if new.any():
-                merged = np.concatenate([keys, chunk[new]])
-                order = np.argsort(merged, kind="stable")
-                self.keys[p] = merged[order]
-                self.counts[p] = np.concatenate([counts, added[lo:hi][new].astype(np.uint32)])[
-                    order
-                ]
-            else:
-                self.counts[p] = counts
-        return unique, before, added
+                self.keys[p], self.counts[p] = _merge(
+                    keys, counts, where[new], chunk[new], added[lo:hi][new].astype(np.uint32)
+                )
+        return before
 
-    def __len__(self) -> int:
-        return sum(len(k) for k in self.keys)
+
+def _merge(
+    keys: np.ndarray, counts: np.ndarray, where: np.ndarray, new: np.ndarray, added: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``keys`` with the sorted ``new`` ones inserted before positions ``where``."""
+    slots = where + np.arange(len(new))
+    old = np.ones(len(keys) + len(new), bool)
+    old[slots] = False
+    merged_keys = np.empty(len(old), np.uint64)
+    merged_counts = np.empty(len(old), np.uint32)
+    merged_keys[slots], merged_keys[old] = new, keys
+    merged_counts[slots], merged_counts[old] = added, counts
+    return merged_keys, merged_counts
+
+
+def _distinct(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sort once: the order, where each run of equal hashes starts, the distinct hashes
+    and how often each occurs."""
+    order = np.argsort(hashes)
+    ordered = hashes[order]
+    first = np.ones(len(ordered), bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(ordered)))
+    return order, starts, ordered[starts], counts
 
 
 class SeenKeys:
@@ -114,16 +139,14 @@ class SeenKeys:
 
     def add(self, hashes: np.ndarray) -> np.ndarray:
         """True for every occurrence of a hash after its first one in the whole file."""
-        order = np.argsort(hashes, kind="stable")
-        ordered = hashes[order]
-        unique, before, _ = self._parts.add(hashes)
-        first_in_batch = np.ones(len(ordered), bool)
-        first_in_batch[1:] = ordered[1:] != ordered[:-1]
-        earlier = before[np.searchsorted(unique, ordered)] > 0
-        repeat = ~first_in_batch | earlier
-        out = np.empty(len(hashes), bool)
-        out[order] = repeat
-        return out
+        if not len(hashes):
+            return np.zeros(0, bool)
+        order, starts, unique, counts = _distinct(hashes)
+        before = self._parts.add(unique, counts)
+        repeat = np.ones(len(hashes), bool)
+        first_rows = np.minimum.reduceat(order, starts)  # the earliest row of each key
+        repeat[first_rows[before == 0]] = False
+        return repeat
 
 
 class KeyCounts:
@@ -133,20 +156,22 @@ class KeyCounts:
         self.limit = limit
         self._parts = _Partitions()
 
-    def add(self, hashes: np.ndarray) -> list[tuple[int, int]]:
-        """Rows (of this batch) where a key's count first exceeds ``limit``, with its hash index."""
-        unique, before, added = self._parts.add(hashes)
+    def add(self, hashes: np.ndarray) -> list[int]:
+        """Rows (of this batch) where a key's count first exceeds ``limit``."""
+        if not len(hashes):
+            return []
+        _, _, unique, added = _distinct(hashes)
+        before = self._parts.add(unique, added)
         crossing = np.flatnonzero((before <= self.limit) & (before + added > self.limit))
-        out = []
-        for u in crossing.tolist():
-            rows = np.flatnonzero(hashes == unique[u])
-            out.append((int(rows[self.limit - int(before[u])]), u))
-        return out
+        return [
+            int(np.flatnonzero(hashes == unique[u])[self.limit - int(before[u])])
+            for u in crossing.tolist()
+        ]
 
     def total(self, hashes: np.ndarray) -> np.ndarray:
         """Current counts of the given hashes (0 when never seen)."""
         out = np.zeros(len(hashes), np.int64)
-        part = (hashes >> np.uint64(56)).astype(np.int64)
+        part = (hashes >> np.uint64(60)).astype(np.int64)  # see _PART_STARTS
         for i, (h, p) in enumerate(zip(hashes.tolist(), part.tolist(), strict=True)):
             keys = self._parts.keys[p]
             where = int(np.searchsorted(keys, np.uint64(h)))

@@ -9,15 +9,19 @@ checked batches of one file in order and says so:
 - ``repeated_id``: rows sharing an id are applied in random order (spec §2.7);
 - ``low_client_id_share``: fewer than :data:`MIN_CLIENT_ID_SHARE` of the rows carry a
   ClientID, the most reliable key (spec §5.1);
-- ``too_many_orders``: more than 100,000 orders for one customer (spec §4.2);
+- ``too_many_orders``: more than 100,000 orders for one customer (spec §4.2).
 
 Value-level warnings (phones in local format, upper-case e-mails) come from the validator
-itself. The module is pure: batches in, RowErrors out; memory stays bounded (see
-:mod:`emulator.formats.hashing`).
+itself. The module is pure: batches in, RowErrors out. Memory stays bounded (see
+:mod:`emulator.formats.hashing`), and with ``max_per_code`` a file where every row is old
+costs a comparison per row, not a message per row: the rest are only counted in
+:attr:`Linter.omitted`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 import numpy as np
@@ -38,10 +42,6 @@ MIN_CLIENT_ID_SHARE = 0.5
 and e-mails, which need Advanced Matching on the counter and link far less often."""
 
 
-def _warning(line: int, column: str | None, message: str, code: str) -> RowError:
-    return RowError(line, column, message, code, Severity.WARNING)
-
-
 def _hash(values: pa.Array) -> np.ndarray:
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         return hash_strings(values)
@@ -53,156 +53,220 @@ def _first_items(lists: pa.Array) -> pa.Array:
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     flat = pc.cast(pc.list_flatten(lists), pa.string())
-    picked = np.where(lengths > 0, starts, 0)
-    first = (
-        flat.take(pa.array(picked, pa.int64())) if len(flat) else pa.nulls(len(lists), pa.string())
-    )
+    if not len(flat):
+        return pa.nulls(len(lists), pa.string())
+    first = flat.take(pa.array(np.where(lengths > 0, starts, 0), pa.int64()))
     return pc.if_else(pa.array(lengths > 0), first, pa.scalar(None, pa.string()))
 
 
-def _customer(batch: ValidatedBatch, field: str, fallbacks: tuple[str, ...]) -> pa.Array | None:
-    """Whose order each row is: ``field``, else the row's first identifier (simple orders)."""
-    if field not in batch.values:
-        return None
-    key = batch.values[field]
-    for name in fallbacks:
-        if key.null_count and name in batch.values:
-            first = _first_items(batch.values[name])
-            key = pc.coalesce(key, pc.binary_join_element_wise(f"{name}:", first, ""))
-    return key
+class _Notes:
+    """What :meth:`Linter.prepare` found in one batch, for :meth:`Linter.feed`."""
+
+    def __init__(self, view: ValidatedBatch) -> None:
+        self.view = view
+        empty = np.zeros(0, np.int64)
+        self.old = empty
+        self.no_id = empty
+        self.keyed = empty
+        self.keys: np.ndarray | None = None
+        self.customers: pa.Array | None = None
+        self.customer_rows = empty
+        self.customer_keys: np.ndarray | None = None
+        self.with_client_id = 0
 
 
 class Linter:
-    """Feed it the checked batches of one file in order, then ask :meth:`finish`."""
+    """Feed it the checked batches of one file in order, then ask :meth:`finish`.
 
-    def __init__(self, kind: UploadKind, options: FormatOptions | None = None) -> None:
+    ``max_per_code`` caps the warnings returned per code over the whole file (None: all);
+    the others are counted in ``omitted``.
+    """
+
+    def __init__(
+        self,
+        kind: UploadKind,
+        options: FormatOptions | None = None,
+        max_per_code: int | None = None,
+    ) -> None:
         self.spec = SPECS[UploadKind(kind)]
-        options = options or FormatOptions()
-        self.ctx = make_ctx(options, Family.CSV)
+        self.ctx = make_ctx(options or FormatOptions(), Family.CSV)
         self.oldest = int((self.ctx.now - timedelta(days=LINK_WINDOW_DAYS)).timestamp())
+        self.max_per_code = max_per_code
+        self.shown: Counter[str] = Counter()
+        self.omitted: Counter[str] = Counter()
         self.ids = SeenKeys()
         self.customers = KeyCounts(MAX_ORDERS_PER_CUSTOMER)
-        self.heavy: dict[
-            int, tuple[str, int]
-        ] = {}  # customer hash → (name, line of the first order over the cap)
+        self.heavy: dict[int, tuple[str, int]] = {}  # customer hash → (name, line over the cap)
         self.rows = 0
         self.with_client_id = 0
 
+    def _quota(self, code: str, rows: np.ndarray) -> np.ndarray:
+        """The rows whose warnings are written out; the others are only counted."""
+        room = len(rows) if self.max_per_code is None else self.max_per_code - self.shown[code]
+        shown = rows[: max(room, 0)]
+        self.shown[code] += len(shown)
+        self.omitted[code] += len(rows) - len(shown)
+        return shown
+
+    def _warn(
+        self,
+        batch: ValidatedBatch,
+        code: str,
+        rows: np.ndarray,
+        column: str | None,
+        message: Callable[[list[int]], list[str]],
+    ) -> list[RowError]:
+        shown = self._quota(code, rows)
+        lines = batch.lines[shown].tolist()
+        messages = message(shown.tolist()) if len(shown) else []
+        return [
+            RowError(line, column, text, code, Severity.WARNING)
+            for line, text in zip(lines, messages, strict=True)
+        ]
+
+    def prepare(self, batch: ValidatedBatch) -> None:
+        """The per-batch half of the work (masks and hashes), safe to run in any thread.
+
+        Its result waits in ``batch.notes``; :meth:`feed` does it itself when needed.
+        """
+        view = batch
+        if not batch.valid.all():
+            keep = np.flatnonzero(batch.valid)
+            take = pa.array(keep, pa.int64())
+            values = {name: column.take(take) for name, column in batch.values.items()}
+            view = ValidatedBatch(batch.kind, batch.lines[keep], np.ones(len(keep), bool), values)
+            view.labels = batch.labels
+        notes = _Notes(view)
+        date = self.spec.date_field
+        if date and date in view.values:
+            notes.old = np.flatnonzero(
+                np.asarray(pc.fill_null(pc.less(view.values[date], self.oldest), False))
+            )
+        if self.spec.kind is UploadKind.SIMPLE_ORDERS and "id" in view.values:
+            notes.no_id = np.flatnonzero(~present(view.values["id"]))
+        names = [n for n in self.spec.id_fields if n in view.values]
+        if names:
+            key = _hash(view.values[names[0]])
+            sent = present(view.values[names[0]])
+            for name in names[1:]:
+                key = combine(key, _hash(view.values[name]))
+                sent |= present(view.values[name])
+            notes.keyed = np.flatnonzero(sent)
+            notes.keys = key[notes.keyed]
+        customers = self._customers(view)
+        if customers is not None:
+            notes.customers = customers
+            notes.customer_rows = np.flatnonzero(present(customers))
+            notes.customer_keys = _hash(customers)[notes.customer_rows]
+        client_ids = self.spec.client_id_field
+        if client_ids and client_ids in view.values:
+            notes.with_client_id = int(present(view.values[client_ids]).sum())
+        batch.notes["lint"] = notes
+
     def feed(self, batch: ValidatedBatch) -> list[RowError]:
-        """Warnings about the valid rows of ``batch``."""
-        keep = np.flatnonzero(batch.valid)
-        if not len(keep):
-            return []
-        take = pa.array(keep, pa.int64())
-        values = {name: column.take(take) for name, column in batch.values.items()}
-        lines = batch.lines[keep]
-        view = ValidatedBatch(batch.kind, lines, np.ones(len(keep), bool), values)
-        view.labels = batch.labels
-        out: list[tuple[int, RowError]] = []
-        out += self._too_old(view)
-        out += self._missing_ids(view)
-        out += self._repeated(view)
-        self._count_customers(view)
-        self.rows += len(keep)
-        if self.spec.client_id_field and self.spec.client_id_field in values:
-            self.with_client_id += int(present(values[self.spec.client_id_field]).sum())
-        return [issue for _, issue in sorted(out, key=lambda item: item[0])]
+        """Warnings about the valid rows of ``batch``, in line order (call in file order)."""
+        if "lint" not in batch.notes:
+            self.prepare(batch)
+        notes: _Notes = batch.notes.pop("lint")
+        view = notes.view
+        out = self._too_old(view, notes.old) + self._missing_ids(view, notes.no_id)
+        if notes.keys is not None:
+            out += self._repeated(view, notes.keyed[self.ids.add(notes.keys)])
+        if notes.customer_keys is not None:
+            self._count_customers(view, notes)
+        self.rows += len(view.lines)
+        self.with_client_id += notes.with_client_id
+        return sorted(out, key=lambda issue: issue.line)
 
-    def _too_old(self, batch: ValidatedBatch) -> list[tuple[int, RowError]]:
+    def _too_old(self, batch: ValidatedBatch, rows: np.ndarray) -> list[RowError]:
+        if not len(rows):
+            return []
         name = self.spec.date_field
-        if not name or name not in batch.values:
-            return []
+        assert name is not None
         stamps = batch.values[name]
-        rows = np.flatnonzero(np.asarray(pc.fill_null(pc.less(stamps, self.oldest), False)))
         what = (
-            "the order"
-            if self.spec.kind in (UploadKind.ORDERS, UploadKind.SIMPLE_ORDERS)
-            else "the conversion"
+            "conversion"
+            if self.spec.kind in (UploadKind.OFFLINE_CONVERSIONS, UploadKind.CALLS)
+            else "order"
         )
-        out = []
         rule = self.spec.field(name).rule
-        for row, when in zip(
-            rows.tolist(),
-            rule.to_python(stamps.take(pa.array(rows, pa.int64())), self.ctx),
-            strict=True,
-        ):
-            age = (self.ctx.now - when).days
-            message = (
-                f"{what} is dated {when:%Y-%m-%d %H:%M} ({age} days before {self.ctx.now:%Y-%m-%d}); "
-                f"only data sent within {LINK_WINDOW_DAYS} days links to a visit, so it will never link"
-            )
-            line = int(batch.lines[row])
-            out.append(
-                (line, _warning(line, batch.labels[name], message, "order_too_old"))
-            )
-        return out
+        now = self.ctx.now
 
-    def _missing_ids(self, batch: ValidatedBatch) -> list[tuple[int, RowError]]:
-        if self.spec.kind is not UploadKind.SIMPLE_ORDERS or "id" not in batch.values:
-            return []
-        rows = np.flatnonzero(~present(batch.values["id"]))
-        message = (
-            "the row has no id: it becomes a new order each time the file is sent (duplicates)"
-        )
-        return [
-            (int(batch.lines[r]), _warning(int(batch.lines[r]), "id", message, "no_order_id"))
-            for r in rows
-        ]
-
-    def _repeated(self, batch: ValidatedBatch) -> list[tuple[int, RowError]]:
-        names = [n for n in self.spec.id_fields if n in batch.values]
-        if not names:
-            return []
-        key = _hash(batch.values[names[0]])
-        sent = present(batch.values[names[0]])
-        for name in names[1:]:
-            key = combine(key, _hash(batch.values[name]))
-            sent |= present(batch.values[name])
-        rows = np.flatnonzero(sent)
-        again = rows[self.ids.add(key[rows])]
-        if len(self.spec.id_fields) == 1:
-            label = batch.labels[names[0]]
-            texts = take_strings(batch.values[names[0]], again)
-            messages = [
-                f"{label} {show(t)} was already used on an earlier row; rows sharing an id are "
-                "applied in random order"
-                for t in texts
+        def message(shown: list[int]) -> list[str]:
+            moments = rule.to_python(stamps.take(pa.array(shown, pa.int64())), self.ctx)
+            return [
+                f"the {what} is dated {when:%Y-%m-%d %H:%M}, {(now - when).days} days before "
+                f"{now:%Y-%m-%d}; only data sent within {LINK_WINDOW_DAYS} days of it links to "
+                "a visit, so it will never link"
+                for when in moments
             ]
-        else:
-            label = None
-            columns = "/".join(batch.labels[n] for n in names)
-            messages = [
-                f"the same row ({columns}) was already sent earlier in the file; only one of them counts"
-            ] * len(again)
-        return [
-            (int(batch.lines[r]), _warning(int(batch.lines[r]), label, m, "repeated_id"))
-            for r, m in zip(again.tolist(), messages, strict=True)
-        ]
 
-    def _count_customers(self, batch: ValidatedBatch) -> None:
+        return self._warn(batch, "order_too_old", rows, batch.labels[name], message)
+
+    def _missing_ids(self, batch: ValidatedBatch, rows: np.ndarray) -> list[RowError]:
+        if not len(rows):
+            return []
+        text = "the row has no id: it becomes a new order each time the file is sent (duplicates)"
+        return self._warn(
+            batch, "no_order_id", rows, batch.labels["id"], lambda shown: [text] * len(shown)
+        )
+
+    def _repeated(self, batch: ValidatedBatch, again: np.ndarray) -> list[RowError]:
+        if not len(again):
+            return []
+        names = [n for n in self.spec.id_fields if n in batch.values]
+        if len(self.spec.id_fields) == 1:
+            column = batch.labels[names[0]]
+
+            def message(shown: list[int]) -> list[str]:
+                texts = take_strings(batch.values[names[0]], np.asarray(shown, np.int64))
+                return [
+                    f"{column} {show(t)} was already used on an earlier row; rows sharing an id "
+                    "are applied in random order"
+                    for t in texts
+                ]
+
+            return self._warn(batch, "repeated_id", again, column, message)
+        columns = "/".join(batch.labels[n] for n in names)
+        text = f"the same row ({columns}) was already sent earlier in the file; only one counts"
+        return self._warn(batch, "repeated_id", again, None, lambda shown: [text] * len(shown))
+
+    def _customers(self, batch: ValidatedBatch) -> pa.Array | None:
+        """Whose order each row is: the customer field, else (simple orders) the first identifier."""
         field = self.spec.customer_field
-        if not field:
-            return
-        customers = _customer(batch, field, self.spec.identifiers)
-        if customers is None:
-            return
-        rows = np.flatnonzero(present(customers))
-        hashes = _hash(customers)[rows]
-        for row, _ in self.customers.add(hashes):
-            name = take_strings(customers, rows[[row]])[0]
+        if not field or field not in batch.values:
+            return None
+        customers = batch.values[field]
+        for name in self.spec.identifiers:
+            if customers.null_count and name in batch.values:
+                first = _first_items(batch.values[name])
+                customers = pc.coalesce(
+                    customers, pc.binary_join_element_wise(f"{name}:", first, "")
+                )
+        return customers
+
+    def _count_customers(self, batch: ValidatedBatch, notes: _Notes) -> None:
+        rows, hashes = notes.customer_rows, notes.customer_keys
+        for row in self.customers.add(hashes):
+            name = take_strings(notes.customers, rows[[row]])[0]
             self.heavy.setdefault(int(hashes[row]), (name, int(batch.lines[rows[row]])))
 
     def finish(self) -> list[RowError]:
-        """File-level warnings, once every batch has been fed."""
+        """File-level warnings (line 0), once every batch has been fed."""
         out = []
         if self.heavy:
             totals = self.customers.total(np.asarray(list(self.heavy), np.uint64))
             for (name, line), total in zip(self.heavy.values(), totals.tolist(), strict=True):
                 message = (
                     f"customer {show(name)} has {total:,} orders in this file; at most "
-                    f"{MAX_ORDERS_PER_CUSTOMER:,} per customer are kept (order {MAX_ORDERS_PER_CUSTOMER + 1:,} is on line {line})"
+                    f"{MAX_ORDERS_PER_CUSTOMER:,} per customer are kept (order "
+                    f"{MAX_ORDERS_PER_CUSTOMER + 1:,} is on line {line})"
                 )
-                out.append(_warning(0, self.spec.customer_field, message, "too_many_orders"))
+                out.append(
+                    RowError(
+                        0, self.spec.customer_field, message, "too_many_orders", Severity.WARNING
+                    )
+                )
         if self.spec.client_id_field and self.rows:
             share = self.with_client_id / self.rows
             if share < MIN_CLIENT_ID_SHARE:
@@ -211,5 +275,13 @@ class Linter:
                     f"{MIN_CLIENT_ID_SHARE:.0%}): the rest can match only by phone or e-mail, "
                     "which needs Advanced Matching and links far less often"
                 )
-                out.append(_warning(0, self.spec.client_id_field, message, "low_client_id_share"))
+                out.append(
+                    RowError(
+                        0,
+                        self.spec.client_id_field,
+                        message,
+                        "low_client_id_share",
+                        Severity.WARNING,
+                    )
+                )
         return out

@@ -52,38 +52,48 @@ _PRICE_LIKE = re.compile(r"[-+0-9.]*", re.ASCII)
 
 @dataclass
 class Items:
-    """A list column taken apart: the list array, its flat items and each item's row."""
+    """A list column taken apart: its flat items, each item's row, and the list shape."""
 
-    lists: pa.Array
     flat: pa.Array
     rows: np.ndarray
     lengths: np.ndarray
     offsets: np.ndarray
+    nulls: pa.Array  # which rows hold no list at all
 
     @classmethod
     def of(cls, lists: pa.Array) -> Items:
+        """Items of a list column (JSON values, or CSV cells already split)."""
         lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         rows = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
-        return cls(lists, pc.list_flatten(lists), rows, lengths, offsets)
+        return cls(pc.list_flatten(lists), rows, lengths, offsets, lists.is_null())
+
+    @classmethod
+    def from_cells(cls, cells: pa.Array) -> Items:
+        """Items of CSV cells (values separated by commas) or of a JSON list column.
+
+        Cells without a comma are the common case: they are single items as they stand,
+        without splitting.
+        """
+        if not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+            return cls.of(cells)
+        if pc.any(pc.match_substring(cells, ",")).as_py():
+            return cls.of(pc.split_pattern(cells, ","))
+        sent = present(cells)
+        lengths = sent.astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        return cls(pc.drop_null(cells), np.flatnonzero(sent), lengths, offsets, cells.is_null())
 
     def rebuild(self, flat_values: pa.Array) -> pa.Array:
         """A list column with the same shape holding ``flat_values``."""
         return pa.ListArray.from_arrays(
-            pa.array(self.offsets, pa.int32()), flat_values, mask=self.lists.is_null()
+            pa.array(self.offsets, pa.int32()), flat_values, mask=self.nulls
         )
 
     def item_finding(
         self, items: list[int], messages: list[str], code: str, severity: Severity = Severity.ERROR
     ) -> Finding:
         return Finding([int(self.rows[i]) for i in items], messages, code, severity)
-
-
-def split_cells(cells: pa.Array) -> pa.Array:
-    """CSV cells → lists of values (JSON values already are lists)."""
-    if pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type):
-        return pc.split_pattern(cells, ",")
-    return cells
 
 
 def _too_many(items: Items, maximum: int, what: str) -> Finding | None:
@@ -137,7 +147,7 @@ class IdentifierListRule(Rule):
     raw_type = pa.list_(pa.string())
 
     def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
-        items = Items.of(split_cells(cells))
+        items = Items.from_cells(cells)
         verdict = self.check_items(items.flat, ctx)
         findings: list[Finding | None] = [
             items.item_finding(
@@ -176,29 +186,34 @@ _GOAL_TYPE = pa.struct([("goal_action_id", pa.string()), ("price", pa.string())]
 _PRODUCT_TYPE = pa.struct([("name", pa.string()), ("qty", pa.string())])
 
 
-def _split_last_colon(flat: pa.Array) -> tuple[pa.Array, pa.Array, np.ndarray]:
-    """Each item's text before and after its last ``:`` and whether it had one."""
+def _split_last_colon(flat: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Each item's text before and after its last ``:`` (every item holds one)."""
     parts = pc.split_pattern(flat, ":", max_splits=1, reverse=True)
-    count = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
-    ends = np.cumsum(count)
     pieces = pc.list_flatten(parts)
-    head = pieces.take(pa.array(ends - count))
-    tail = pieces.take(pa.array(ends - 1))
-    return head, tail, count == 2
+    return pc.list_element(parts, 0), pieces.take(pa.array(np.arange(1, len(pieces), 2)))
 
 
-def _pairs_from_csv(
-    cells: pa.Array, pair_type: pa.DataType, second_like: Callable[[pa.Array], np.ndarray]
-) -> pa.Array:
-    """``a:1,b,c:2`` cells → lists of (name, value) structs; ``second_like`` says when to split."""
-    lists = pc.split_pattern(cells, ",")
-    items = Items.of(lists)
-    head, tail, has_colon = _split_last_colon(items.flat)
-    split = has_colon & second_like(tail)
-    name = pc.if_else(pa.array(split), head, items.flat)
-    value = pc.if_else(pa.array(split), tail, pa.scalar(None, pa.string()))
-    flat = pa.StructArray.from_arrays([name, value], fields=list(pair_type))
-    return items.rebuild(flat)
+def _pairs(
+    cells: pa.Array, first: str, second: str, second_like: Callable[[pa.Array], np.ndarray]
+) -> tuple[Items, pa.Array, pa.Array]:
+    """Items of ``name[:value]`` cells (CSV) or of a list of structs (JSON), with the names
+    and values of the items; ``second_like`` says when a CSV item is split at its colon.
+
+    Only items holding a colon are split, so plain goal ids cost one substring search.
+    """
+    items = Items.from_cells(cells)
+    if not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+        return items, items.flat.field(first), items.flat.field(second)
+    name, value = items.flat, pa.nulls(len(items.flat), pa.string())
+    colon = np.flatnonzero(mask(pc.match_substring(items.flat, ":")))
+    if len(colon):
+        head, tail = _split_last_colon(items.flat.take(pa.array(colon)))
+        split = pa.array(second_like(tail))
+        where = np.zeros(len(name), bool)
+        where[colon[np.asarray(split)]] = True
+        name = pc.replace_with_mask(name, pa.array(where), head.filter(split))
+        value = pc.replace_with_mask(value, pa.array(where), tail.filter(split))
+    return items, name, value
 
 
 def _prefixed(items: Items, checked: Checked, names: pa.Array, label: str) -> list[Finding]:
@@ -213,9 +228,11 @@ def _prefixed(items: Items, checked: Checked, names: pa.Array, label: str) -> li
 
 def _names_finding(items: Items, names: pa.Array, label: str) -> Finding | None:
     """Items without a name, or with a name longer than the id limit."""
-    lengths = pc.utf8_length(names)
-    empty = np.flatnonzero(~mask(pc.greater(lengths, 0)))
-    long = np.flatnonzero(mask(pc.greater(lengths, MAX_ID_LENGTH)))
+    size = pc.binary_length(names)
+    empty = np.flatnonzero(~mask(pc.greater(size, 0)))
+    long = np.zeros(0, np.int64)
+    if (pc.max(size).as_py() or 0) > MAX_ID_LENGTH:  # bytes bound characters from above
+        long = np.flatnonzero(mask(pc.greater(pc.utf8_length(names), MAX_ID_LENGTH)))
     bad = np.concatenate([empty, long]).astype(np.int64)
     if not len(bad):
         return None
@@ -236,13 +253,13 @@ class GoalsRule(Rule):
     raw_type = pa.list_(_GOAL_TYPE)
 
     def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
-        if pa.types.is_string(cells.type):
-            cells = _pairs_from_csv(
-                cells, _GOAL_TYPE, lambda tail: mask(pc.match_substring_regex(tail, r"^[-+0-9.]*$"))
-            )
-        items = Items.of(cells)
-        ids = items.flat.field("goal_action_id")
-        prices = MoneyRule().check(items.flat.field("price"), ctx)
+        items, ids, price_text = _pairs(
+            cells,
+            "goal_action_id",
+            "price",
+            lambda tail: mask(pc.match_substring_regex(tail, r"^[-+0-9.]*$")),
+        )
+        prices = MoneyRule().check(price_text, ctx)
         findings: list[Finding | None] = [
             _names_finding(items, ids, "goal"),
             _too_many(items, self.maximum, "goals"),
@@ -311,11 +328,7 @@ class ProductsRule(Rule):
     raw_type = pa.list_(_PRODUCT_TYPE)
 
     def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
-        if pa.types.is_string(cells.type):
-            cells = _pairs_from_csv(cells, _PRODUCT_TYPE, lambda tail: np.ones(len(tail), bool))
-        items = Items.of(cells)
-        names = items.flat.field("name")
-        qty_text = items.flat.field("qty")
+        items, names, qty_text = _pairs(cells, "name", "qty", lambda tail: np.ones(len(tail), bool))
         missing = np.flatnonzero(~present(qty_text))
         quantities = IntRule().check(qty_text, ctx)
         findings: list[Finding | None] = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -54,6 +55,7 @@ class ValidatedBatch:
     warnings: list[RowError] = field(default_factory=list)
     rows: int = 0
     fatal: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)  # per-batch work of later stages
 
     @classmethod
     def issues_only(cls, kind: UploadKind, issues: list[RowError], fatal: bool) -> ValidatedBatch:

@@ -26,6 +26,8 @@ from emulator.formats.arrowbits import present, string_buffers
 _WIDTH = 19  # longest canonical form: dd.MM.yyyy HH:mm:ss
 _EPOCH = datetime(1970, 1, 1)
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+# Bytes minus ord("0") as uint8, the form the parser compares (it subtracts 48 once).
+_DOT, _DASH, _COLON, _SPACE = (np.uint8((ord(c) - 48) % 256) for c in ".-: ")
 _YEAR_OF_YY = np.array([two_digit_year(yy) for yy in range(100)], np.int64)
 
 
@@ -53,49 +55,42 @@ class LocalColumn:
         offsets, data = string_buffers(cells)
         lengths = np.diff(offsets)
         sent = present(cells)
-        candidate = sent & _one_of(lengths, 8, 10, 14, 16, 17, 19)
-        rows = np.flatnonzero(candidate)
+        rows = np.flatnonzero(sent & _one_of(lengths, 8, 10, 14, 16, 17, 19))
         length = lengths[rows]
-        b = _byte_matrix(data, offsets[:-1][rows], length)
-
-        def digit(k: int) -> np.ndarray:
-            return (b[:, k] - np.uint8(48)) < 10  # uint8 wraps: true only for '0'..'9'
+        value = _byte_rows(data, offsets[:-1][rows], length) - np.uint8(48)
+        digit = value < 10  # uint8 wraps: below 10 only for the bytes '0'..'9'
 
         def num(*ks: int) -> np.ndarray:
-            value = np.zeros(len(rows), np.int64)
-            for k in ks:
-                value = value * 10 + (b[:, k].astype(np.int64) - 48)
-            return value
+            out = value[ks[0]].astype(np.int32)
+            for k in ks[1:]:
+                out = out * 10 + value[k]
+            return out
 
-        dmy = (b[:, 2] == 46) & (b[:, 5] == 46) & digit(0) & digit(1) & digit(3) & digit(4)
-        dmy &= digit(6) & digit(7)
+        dmy = (value[2] == _DOT) & (value[5] == _DOT) & digit[[0, 1, 3, 4, 6, 7]].all(0)
         short = dmy & _one_of(length, 8, 14, 17)
-        long_dmy = dmy & digit(8) & digit(9) & _one_of(length, 10, 16, 19)
-        ymd = (b[:, 4] == 45) & (b[:, 7] == 45) & _one_of(length, 10, 16, 19)
-        for k in (0, 1, 2, 3, 5, 6, 8, 9):
-            ymd &= digit(k)
+        long_dmy = dmy & digit[8] & digit[9] & _one_of(length, 10, 16, 19)
+        ymd = (value[4] == _DASH) & (value[7] == _DASH) & _one_of(length, 10, 16, 19)
+        ymd &= digit[[0, 1, 2, 3, 5, 6, 8, 9]].all(0)
         day = np.where(ymd, num(8, 9), num(0, 1))
         month = np.where(ymd, num(5, 6), num(3, 4))
         year = np.where(ymd, num(0, 1, 2, 3), num(6, 7, 8, 9))
         year = np.where(short, _YEAR_OF_YY[num(6, 7) % 100], year)
-        date_len = np.where(short, 8, 10)
 
+        date_len = np.where(short, 8, 10)
         has_time = length > date_len
         with_seconds = length == date_len + 9
-        t = _time_matrix(b, short)
-
-        def tdigit(k: int) -> np.ndarray:
-            return (t[:, k] - np.uint8(48)) < 10
-
-        def tnum(k: int) -> np.ndarray:
-            return (t[:, k].astype(np.int64) - 48) * 10 + (t[:, k + 1].astype(np.int64) - 48)
-
-        time_shape = (t[:, 0] == 32) & tdigit(1) & tdigit(2) & (t[:, 3] == 58) & tdigit(4)
-        time_shape &= tdigit(5) & (~with_seconds | ((t[:, 6] == 58) & tdigit(7) & tdigit(8)))
+        t = value[10:19]
+        if short.any():
+            t = value[8:17] if short.all() else np.where(short, value[8:17], value[10:19])
+        tdigit = t < 10
+        time_shape = (t[0] == _SPACE) & tdigit[1] & tdigit[2] & (t[3] == _COLON)
+        time_shape &= tdigit[4] & tdigit[5]
+        time_shape &= ~with_seconds | ((t[6] == _COLON) & tdigit[7] & tdigit[8])
+        tnum = t.astype(np.int32)
         eod = end_of_day.time
-        hour = np.where(has_time, tnum(1), eod.hour)
-        minute = np.where(has_time, tnum(4), eod.minute)
-        second = np.where(with_seconds, tnum(7), np.where(has_time, 0, eod.second))
+        hour = np.where(has_time, tnum[1] * 10 + tnum[2], eod.hour)
+        minute = np.where(has_time, tnum[4] * 10 + tnum[5], eod.minute)
+        second = np.where(with_seconds, tnum[7] * 10 + tnum[8], np.where(has_time, 0, eod.second))
 
         leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
         month_ok = (month >= 1) & (month <= 12)
@@ -103,11 +98,11 @@ class LocalColumn:
         ok = (short | long_dmy | ymd) & month_ok & (day >= 1) & (day <= dim) & (year >= 1970)
         ok &= ~has_time | (time_shape & (hour <= 23) & (minute <= 59) & (second <= 59))
 
-        days = _days_from_civil(year, month, day)
+        days = _days_from_civil(year.astype(np.int64), month.astype(np.int64), day.astype(np.int64))
         self.accepted = np.zeros(len(cells), bool)
         self.accepted[rows[ok]] = True
         self.seconds = np.zeros(len(cells), np.int64)
-        self.seconds[rows] = days * 86400 + hour * 3600 + minute * 60 + second
+        self.seconds[rows] = days * 86400 + (hour * 3600 + minute * 60 + second)
         self.has_time = np.zeros(len(cells), bool)
         self.has_time[rows] = has_time
         self.rest = np.flatnonzero(sent & ~self.accepted)
@@ -120,30 +115,24 @@ def _one_of(values: np.ndarray, *choices: int) -> np.ndarray:
     return out
 
 
-def _byte_matrix(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The first 19 bytes of each value as rows of a matrix (zero-padded).
+def _byte_rows(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Byte ``k`` of every value as row ``k`` of a (19, n) matrix.
 
     When every value has one length and they lie back to back (a column written by one
-    program), the matrix is a reshaped view of the data; otherwise bytes are gathered.
+    program), the matrix is a transposed copy of the data; otherwise bytes are gathered,
+    and past a value's end a row holds bytes of the next values (the shape checks look
+    only at positions below each value's length).
     """
-    out = np.zeros((len(starts), _WIDTH), np.uint8)
+    out = np.zeros((_WIDTH, len(starts)), np.uint8)
     if len(starts) == 0:
         return out
     width = int(lengths[0])
     if (lengths == width).all() and int(starts[-1]) - int(starts[0]) == width * (len(starts) - 1):
         first = int(starts[0])
-        out[:, :width] = data[first : first + width * len(starts)].reshape(-1, width)
+        out[:width] = data[first : first + width * len(starts)].reshape(-1, width).T
         return out
     padded = np.concatenate([data, np.zeros(_WIDTH, np.uint8)])
-    return padded[starts[:, None] + np.arange(_WIDTH)]
-
-
-def _time_matrix(b: np.ndarray, short: np.ndarray) -> np.ndarray:
-    """The 9 bytes after the date part (`` HH:mm:ss``), which starts at 8 or 10."""
-    if not short.any():
-        return b[:, 10:19]
-    padded = np.concatenate([b, np.zeros((len(b), 2), np.uint8)], axis=1)
-    return np.where(short[:, None], padded[:, 8:17], padded[:, 10:19])
+    return padded[starts[None, :] + np.arange(_WIDTH)[:, None]]
 
 
 class ZoneOffsets:
@@ -173,8 +162,10 @@ class ZoneOffsets:
         return probes.pop() if len(probes) == 1 else None
 
     def _lookup(self, keys: np.ndarray, span: int, cache: dict[int, int | None]) -> np.ndarray:
+        """Offsets for ``keys`` (local days or hours); NaN where the offset changes inside."""
         low, high = int(keys.min()), int(keys.max())
-        if high - low < 1 << 22:  # a table over the range beats sorting
+        dense = high - low < 1 << 22  # a table over the range beats sorting
+        if dense:
             seen = np.zeros(high - low + 1, bool)
             seen[keys - low] = True
             unique = np.flatnonzero(seen) + low
@@ -186,7 +177,11 @@ class ZoneOffsets:
                 cache[key] = self._steady(key * span, span)
             value = cache[key]
             found[i] = np.nan if value is None else value
-        return found[np.searchsorted(unique, keys)]
+        if not dense:
+            return found[np.searchsorted(unique, keys)]
+        table = np.empty(high - low + 1, np.float64)
+        table[unique - low] = found
+        return table[keys - low]
 
     def to_utc(self, local_seconds: np.ndarray) -> np.ndarray:
         """Unix seconds of local wall times (int64 array in, int64 array out)."""

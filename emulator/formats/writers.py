@@ -59,7 +59,9 @@ def write_csv(
         writer = csv.writer(text, delimiter=options.delimiter, lineterminator="\n")
         # csv quotes a cell holding "\n" but not one holding a lone "\r"; such rows are
         # written fully quoted so the "\r" cannot be read as a line break.
-        quoted = csv.writer(text, delimiter=options.delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        quoted = csv.writer(
+            text, delimiter=options.delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL
+        )
         writer.writerow(header)
         for record in rows:
             values = [getattr(record, f.name) for f in fields]
