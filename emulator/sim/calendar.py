@@ -24,28 +24,11 @@ class SimCalendar:
         self.origin = datetime.combine(start, time(), tzinfo=self.tz)
         self.origin_unix = int(self.origin.timestamp())
         self.days = days
-        self._hours: dict[int, datetime | bool] = {}
         self.end = self.seconds(datetime.combine(start + timedelta(days=days), time(), self.tz))
 
     def local(self, t: float) -> datetime:
-        """Sim time ``t`` as an aware datetime in the counter's zone, to the whole second.
-
-        Exporters convert hundreds of thousands of times and a zone lookup costs microseconds,
-        so each UTC hour's start is converted once; a time inside an hour with no offset change
-        is that start plus seconds (wall-clock arithmetic is exact there). Hours with a change
-        or an ambiguous local time take the full conversion.
-        """
-        unix = self.origin_unix + int(t)
-        hour, seconds = divmod(unix, 3600)
-        start = self._hours.get(hour)
-        if start is None:
-            first = datetime.fromtimestamp(hour * 3600, tz=self.tz)
-            last = datetime.fromtimestamp(hour * 3600 + 3599, tz=self.tz)
-            plain = first.utcoffset() == last.utcoffset() and not (first.fold or last.fold)
-            start = self._hours[hour] = first if plain else False
-        if start is False:
-            return datetime.fromtimestamp(unix, tz=self.tz)
-        return start + timedelta(seconds=seconds)
+        """Sim time ``t`` as an aware datetime in the counter's zone, to the whole second."""
+        return datetime.fromtimestamp(self.origin_unix + int(t), tz=self.tz)
 
     def unix(self, t: float) -> int:
         return self.origin_unix + int(t)

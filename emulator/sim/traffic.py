@@ -172,7 +172,7 @@ class TrafficModel:
         }
         self.next_visit_id += 1
         self.visits.append(row)
-        return visit_ref(row, 0, self.calendar)
+        return visit_refs(row, np.zeros(1, dtype=np.int64), self.calendar)[0]
 
     def table(self) -> dict[str, np.ndarray]:
         """Every visit, sorted by start time then id."""
@@ -257,17 +257,28 @@ class TrafficModel:
         return 1.0 if on_site <= tracking.pool_size else tracking.pool_size / on_site
 
 
-def visit_ref(columns: dict[str, np.ndarray], row: int, calendar: SimCalendar) -> VisitRef:
-    return VisitRef(
-        int(columns["visit_id"][row]),
-        int(columns["client_id"][row]),
-        int(columns["person"][row]),
-        float(columns["start"][row] - calendar.origin_unix),
-        int(columns["duration"][row]),
-        int(columns["source"][row]),
-        int(columns["campaign"][row]),
-        int(columns["yclid"][row]),
-    )
+REF_COLUMNS = (
+    "visit_id",
+    "client_id",
+    "person",
+    "start",
+    "duration",
+    "source",
+    "campaign",
+    "yclid",
+)
+
+
+def visit_refs(
+    columns: dict[str, np.ndarray], rows: np.ndarray, calendar: SimCalendar
+) -> list[VisitRef]:
+    """The visits at ``rows`` as plain Python values (one ``tolist`` per column, not per cell)."""
+    values = [columns[name][rows].tolist() for name in REF_COLUMNS]
+    origin = calendar.origin_unix
+    return [
+        VisitRef(vid, cid, person, float(start - origin), duration, source, campaign, yclid)
+        for vid, cid, person, start, duration, source, campaign, yclid in zip(*values, strict=True)
+    ]
 
 
 def _client_ids(first_seen: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -24,7 +24,7 @@ from emulator.sim.people import People
 from emulator.sim.pipelines import Delay, PipelineSpec
 from emulator.sim.records import RecordBuilder
 from emulator.sim.settings import CHANNEL_NAMES, Settings
-from emulator.sim.traffic import HourOfTraffic, TrafficModel, VisitRef, visit_ref
+from emulator.sim.traffic import HourOfTraffic, TrafficModel, VisitRef, visit_refs
 
 MAX_STEPS = 40  # a deal that keeps re-booking stops walking after this many moves
 
@@ -86,8 +86,8 @@ class World:
             yield env.timeout(HOUR)
 
     def _spawn_leads(self, hour: HourOfTraffic) -> None:
-        for row, channel in zip(hour.lead_rows.tolist(), hour.lead_channels.tolist(), strict=True):
-            visit = visit_ref(hour.columns, row, self.calendar)
+        visits = visit_refs(hour.columns, hour.lead_rows, self.calendar)
+        for visit, channel in zip(visits, hour.lead_channels.tolist(), strict=True):
             self.env.process(self._lead(visit, CHANNEL_NAMES[channel], hour.dynamic_number_share))
 
     def _lead(self, visit: VisitRef, channel: str, dynamic_share: float) -> Iterator[simpy.Event]:
