@@ -129,15 +129,26 @@ class Emulator:
         if not isinstance(self.clock, VirtualClock):
             raise ApiError("invalid_parameter", "the clock is the wall clock and cannot be set")
         with self._lock:
-            now = self.clock.set(value)
+            try:
+                now = self.clock.set(value)
+            except (OverflowError, ValueError) as exc:
+                raise ApiError("invalid_parameter", f"clock time {value}: {exc}", "now") from None
             self.store.set_setting("clock", now.isoformat())
             self.process_due()
             return now
 
     def advance(self, seconds: float) -> datetime:
-        if seconds < 0:
-            raise ApiError("invalid_parameter", "advance_seconds must be >= 0", "advance_seconds")
-        return self.set_clock(self.now() + timedelta(seconds=seconds))
+        try:
+            if not seconds >= 0:
+                raise ValueError(seconds)
+            target = self.now() + timedelta(seconds=seconds)
+        except (OverflowError, ValueError):
+            raise ApiError(
+                "invalid_parameter",
+                f"advance_seconds must be a number of seconds >= 0 within the calendar: {seconds}",
+                "advance_seconds",
+            ) from None
+        return self.set_clock(target)
 
     # -- counters ---------------------------------------------------------------------------
     def reset(self) -> None:
@@ -634,13 +645,14 @@ class Emulator:
         conn.execute(
             "UPDATE uploadings SET processed_at = ?, payload_json = NULL, meta_json = "
             "CASE WHEN ? IS NULL THEN meta_json ELSE json_set(meta_json, '$.status', ?, "
-            "'$.linked_quantity', ?) END WHERE counter_id = ? AND uploading_id = ?",
+            "'$.linked_quantity', ?) END WHERE counter_id = ? AND family = ? AND uploading_id = ?",
             (
                 to_ts(self.now()),
                 status and status[0],
                 status and status[0],
                 status and status[1],
                 counter.counter_id,
+                family,
                 uid,
             ),
         )

@@ -138,7 +138,7 @@ MIGRATIONS: tuple[str, ...] = (
         processed_at INTEGER,
         meta_json TEXT NOT NULL,
         payload_json TEXT,
-        PRIMARY KEY (counter_id, uploading_id)
+        PRIMARY KEY (counter_id, family, uploading_id)
     );
     CREATE INDEX uploadings_due ON uploadings (processed_at, process_at);
     CREATE TABLE offline_rows (

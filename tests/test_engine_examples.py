@@ -315,3 +315,22 @@ def test_goals_revenue_is_profit_and_a_goal_price_wins(tmp_path):
     )
     reaches = {r["goal"]: r["revenue"] for r in emu.order(COUNTER, "o").goal_reaches}
     assert reaches == {"CRM: Order created": "10", "Own price": "7.5", "Inherits": "10"}
+
+
+def test_crm_and_offline_uploadings_keep_their_own_numbering(tmp_path):
+    """A CRM uploading and an offline uploading may both be number 1 on one counter."""
+    emu = make_emulator(
+        tmp_path, (Goal(301, "Offline purchase", "purchase"),), now=msk(2024, 3, 20, 12)
+    )
+    emu.load_visits(COUNTER, [visit(5, 777, msk(2024, 3, 5, 12))])
+    crm = emu.upload_records(
+        COUNTER, UploadKind.CONTACTS, [Contact("c", client_ids=(777,))], "SAVE"
+    )
+    ts = int(msk(2024, 3, 10).timestamp())
+    offline = emu.upload_offline_conversions(
+        COUNTER, f"ClientId,Target,DateTime\n777,purchase,{ts}\n".encode()
+    )
+    calls = emu.upload_calls(COUNTER, f"ClientId,DateTime\n777,{ts}\n".encode())
+    assert (crm.uploading_id, offline.id, calls.id) == ("1", 1, 2)
+    assert emu.offline_uploading(COUNTER, 1).status == "PROCESSED"
+    assert emu.offline_uploading(COUNTER, 2, calls=True).dynamic_calls_quantity == 1
