@@ -142,7 +142,7 @@ def parse_json_datetime(
 
 
 def parse_csv_date(text: str) -> date:
-    """A CSV date without a time (``birth_date``): ``dd.MM.yyyy``, ``dd.MM.yy`` or ``yyyy-MM-dd``."""
+    """A CSV date without a time (``birth_date``): dd.MM.yyyy, dd.MM.yy or yyyy-MM-dd."""
     match = _CSV.match(text.strip())
     if not match or match["H"] is not None:
         raise DateFormatError(f"{text!r} is not a date (dd.MM.yyyy, dd.MM.yy or yyyy-MM-dd)")
@@ -162,7 +162,8 @@ def parse_json_date(text: str) -> date:
 
 def format_csv_datetime(value: datetime, tz: ZoneInfo) -> str:
     """The ``yyyy-MM-dd HH:mm:ss`` form of ``value`` in ``tz`` (what exporters write)."""
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    t = value.astimezone(tz)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
 
 
 def parse_unix_seconds(text: str) -> datetime:
