@@ -20,7 +20,11 @@ from emulator.formats import (
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 BASE = {
-    UploadKind.SIMPLE_ORDERS: {"id": "o1", "create_date_time": "29.02.2024 10:00", "client_ids": "1"},
+    UploadKind.SIMPLE_ORDERS: {
+        "id": "o1",
+        "create_date_time": "29.02.2024 10:00",
+        "client_ids": "1",
+    },
     UploadKind.ORDERS: {
         "id": "o1",
         "client_uniq_id": "c1",
@@ -55,9 +59,27 @@ def many(prefix, count, width=0):
 CASES = [
     # kind, column, value just inside, value just outside, error code outside
     (UploadKind.SIMPLE_ORDERS, "client_ids", many("", 500), many("", 501), "too_many_values"),
-    (UploadKind.SIMPLE_ORDERS, "emails", many("m", 50) .replace(",", "@x.ru,") + "@x.ru", many("m", 51).replace(",", "@x.ru,") + "@x.ru", "too_many_values"),
-    (UploadKind.SIMPLE_ORDERS, "phones", many("7999", 50, 7), many("7999", 51, 7), "too_many_values"),
-    (UploadKind.SIMPLE_ORDERS, "emails_md5", many("a" * 29, 50, 3), many("a" * 29, 51, 3), "too_many_values"),
+    (
+        UploadKind.SIMPLE_ORDERS,
+        "emails",
+        many("m", 50).replace(",", "@x.ru,") + "@x.ru",
+        many("m", 51).replace(",", "@x.ru,") + "@x.ru",
+        "too_many_values",
+    ),
+    (
+        UploadKind.SIMPLE_ORDERS,
+        "phones",
+        many("7999", 50, 7),
+        many("7999", 51, 7),
+        "too_many_values",
+    ),
+    (
+        UploadKind.SIMPLE_ORDERS,
+        "emails_md5",
+        many("a" * 29, 50, 3),
+        many("a" * 29, 51, 3),
+        "too_many_values",
+    ),
     (UploadKind.SIMPLE_ORDERS, "goals", many("g", 100), many("g", 101), "too_many_values"),
     (UploadKind.SIMPLE_ORDERS, "revenue", "9223372036854", "9223372036854.01", "invalid_number"),
     (UploadKind.SIMPLE_ORDERS, "cost", "0", "-1", "invalid_number"),
@@ -69,15 +91,39 @@ CASES = [
     (UploadKind.SIMPLE_ORDERS, "client_uniq_id", "y" * 255, "y" * 256, "too_long"),
     (UploadKind.SIMPLE_ORDERS, "order_status", "good_lead:2-b", "good lead", "invalid_value"),
     (UploadKind.SIMPLE_ORDERS, "order_status", "s" * 255, "s" * 256, "too_long"),
-    (UploadKind.SIMPLE_ORDERS, "create_date_time", "01.01.1970 00:00", "31.12.1969 23:59", "invalid_date"),
-    (UploadKind.SIMPLE_ORDERS, "client_ids", "18446744073709551615", "18446744073709551616", "invalid_client_id"),
+    (
+        UploadKind.SIMPLE_ORDERS,
+        "create_date_time",
+        "01.01.1970 00:00",
+        "31.12.1969 23:59",
+        "invalid_date",
+    ),
+    (
+        UploadKind.SIMPLE_ORDERS,
+        "client_ids",
+        "18446744073709551615",
+        "18446744073709551616",
+        "invalid_client_id",
+    ),
     (UploadKind.SIMPLE_ORDERS, "client_ids", "1,2", "1,01", "duplicate_value"),
     (UploadKind.SIMPLE_ORDERS, "phones", "9995551111", "999555111", "invalid_phone"),
     (UploadKind.SIMPLE_ORDERS, "emails", "a@b.co", "a@b", "invalid_email"),
-    (UploadKind.SIMPLE_ORDERS, "phones_md5", "F09F2C3D48F31E2A802944ADE2E5AEC5", "f09f2c3d48f31e2a802944ade2e5aec", "invalid_md5"),
+    (
+        UploadKind.SIMPLE_ORDERS,
+        "phones_md5",
+        "F09F2C3D48F31E2A802944ADE2E5AEC5",
+        "f09f2c3d48f31e2a802944ade2e5aec",
+        "invalid_md5",
+    ),
     (UploadKind.ORDERS, "user_comment", "c" * 1000, "c" * 1001, "too_long"),
     (UploadKind.ORDERS, "client_type", "CONTACT", "COMPANY", "invalid_value"),
-    (UploadKind.ORDERS, "products", "Laptop TGDD12:1,pear:2147483647", "pear:2147483648", "invalid_number"),
+    (
+        UploadKind.ORDERS,
+        "products",
+        "Laptop TGDD12:1,pear:2147483647",
+        "pear:2147483648",
+        "invalid_number",
+    ),
     (UploadKind.ORDERS, "products", "a:b:1", "pear", "invalid_product"),
     (UploadKind.ORDERS, "products", "pear:1,apple:1", "pear:1,pear:2", "duplicate_value"),
     (UploadKind.CONTACTS, "user_comment", "c" * 1000, "c" * 1001, "too_long"),
@@ -152,9 +198,15 @@ def test_unknown_columns_follow_the_chosen_policy():
     warned = parse_csv(UploadKind.CONTACTS, io.BytesIO(text))
     assert warned.ok and warned.records[0].attribute_values is None
     assert [w.code for w in warned.warnings] == ["unknown_column"]
-    kept = parse_csv(UploadKind.CONTACTS, io.BytesIO(text), FormatOptions(unknown_columns=UnknownColumns.ATTRIBUTE))
+    kept = parse_csv(
+        UploadKind.CONTACTS,
+        io.BytesIO(text),
+        FormatOptions(unknown_columns=UnknownColumns.ATTRIBUTE),
+    )
     assert kept.records[0].attribute_values == (("age", "34"),) and kept.warnings == []
-    refused = parse_csv(UploadKind.CONTACTS, io.BytesIO(text), FormatOptions(unknown_columns=UnknownColumns.ERROR))
+    refused = parse_csv(
+        UploadKind.CONTACTS, io.BytesIO(text), FormatOptions(unknown_columns=UnknownColumns.ERROR)
+    )
     assert [e.code for e in refused.errors] == ["unknown_column"]
 
 
@@ -171,7 +223,11 @@ def test_columns_mapping_text_and_delimiter_type():
 
 def test_columns_mapping_is_refused_for_simple_orders():
     options = FormatOptions(columns_mapping={"id": "ИД"})
-    result = parse_csv(UploadKind.SIMPLE_ORDERS, io.BytesIO(b"id,create_date_time,client_ids\n1,29.02.2024,1\n"), options)
+    result = parse_csv(
+        UploadKind.SIMPLE_ORDERS,
+        io.BytesIO(b"id,create_date_time,client_ids\n1,29.02.2024,1\n"),
+        options,
+    )
     assert [e.code for e in result.errors] == ["invalid_parameter"]
 
 
@@ -225,7 +281,9 @@ def test_json_client_ids_as_strings_or_integers():
 
 
 def test_json_missing_required_key_names_the_element():
-    result = parse_json(UploadKind.ORDERS, {"orders": [ORDER, {k: v for k, v in ORDER.items() if k != "id"}]})
+    result = parse_json(
+        UploadKind.ORDERS, {"orders": [ORDER, {k: v for k, v in ORDER.items() if k != "id"}]}
+    )
     assert [(e.line, e.column, e.code) for e in result.errors] == [(2, "id", "missing_value")]
     assert result.lines == [1]
 
@@ -242,9 +300,18 @@ def statuses(*items):
     [
         ({"id": "s" * 255, "type": "PAID"}, {"id": "s" * 256, "type": "PAID"}),
         ({"id": "a-b:c_1", "type": "PAID"}, {"id": "a b", "type": "PAID"}),
-        ({"id": "x", "type": "OTHER", "humanized": "h" * 4096}, {"id": "x", "type": "OTHER", "humanized": "h" * 4097}),
-        ({"id": "x", "type": "SPAM", "goal_action_ids": [f"g{n}" for n in range(10)]}, {"id": "x", "type": "SPAM", "goal_action_ids": [f"g{n}" for n in range(11)]}),
-        ({"id": "x", "type": "SPAM", "goal_action_ids": ["a", "b"]}, {"id": "x", "type": "SPAM", "goal_action_ids": ["a", "a"]}),
+        (
+            {"id": "x", "type": "OTHER", "humanized": "h" * 4096},
+            {"id": "x", "type": "OTHER", "humanized": "h" * 4097},
+        ),
+        (
+            {"id": "x", "type": "SPAM", "goal_action_ids": [f"g{n}" for n in range(10)]},
+            {"id": "x", "type": "SPAM", "goal_action_ids": [f"g{n}" for n in range(11)]},
+        ),
+        (
+            {"id": "x", "type": "SPAM", "goal_action_ids": ["a", "b"]},
+            {"id": "x", "type": "SPAM", "goal_action_ids": ["a", "a"]},
+        ),
         ({"id": "x", "type": "CANCELED"}, {"id": "x", "type": "DELETED"}),
     ],
 )

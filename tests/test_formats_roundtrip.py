@@ -9,7 +9,6 @@ import io
 import json
 import string
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -40,7 +39,14 @@ from emulator.formats.currencies import ISO_4217
 from emulator.formats.fields import SPECS
 from emulator.formats.limits import MAX_INT32, MAX_MONEY
 
-ZONES = ["Europe/Moscow", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]
+ZONES = [
+    "Europe/Moscow",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",
+    "UTC",
+]
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 ID_CHARS = string.ascii_letters + string.digits + "_:-"
 
@@ -71,7 +77,9 @@ goals = maybe(
 )
 products = maybe(
     st.dictionaries(
-        st.text(string.ascii_letters + " _:", min_size=1, max_size=8).filter(lambda s: not s.endswith(":")),
+        st.text(string.ascii_letters + " _:", min_size=1, max_size=8).filter(
+            lambda s: not s.endswith(":")
+        ),
         st.integers(0, MAX_INT32),
         min_size=1,
         max_size=3,
@@ -83,7 +91,9 @@ def attributes(kind: UploadKind):
     reserved = {f.name for f in SPECS[kind].fields}
     names = st.text(ID_CHARS, min_size=1, max_size=8).filter(lambda n: n not in reserved)
     return maybe(
-        st.dictionaries(names, texts, min_size=1, max_size=3).map(lambda d: tuple(sorted(d.items())))
+        st.dictionaries(names, texts, min_size=1, max_size=3).map(
+            lambda d: tuple(sorted(d.items()))
+        )
     )
 
 
@@ -94,7 +104,9 @@ def moments(draw, zone_name: str):
     seconds = draw(st.integers(86_400, 4_102_444_800))
     value = datetime.fromtimestamp(seconds, tz)
     wall = value.replace(tzinfo=None)
-    assume(wall.replace(tzinfo=tz, fold=0).utcoffset() == wall.replace(tzinfo=tz, fold=1).utcoffset())
+    assume(
+        wall.replace(tzinfo=tz, fold=0).utcoffset() == wall.replace(tzinfo=tz, fold=1).utcoffset()
+    )
     return value
 
 
@@ -238,9 +250,13 @@ def test_csv_round_trip(case):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(ZONES).flatmap(lambda z: st.tuples(st.just(z), st.sampled_from([orders, contacts]))).flatmap(
-    lambda pair: st.tuples(st.just(pair[0]), st.lists(pair[1](pair[0]), min_size=1, max_size=4))
-))
+@given(
+    st.sampled_from(ZONES)
+    .flatmap(lambda z: st.tuples(st.just(z), st.sampled_from([orders, contacts])))
+    .flatmap(
+        lambda pair: st.tuples(st.just(pair[0]), st.lists(pair[1](pair[0]), min_size=1, max_size=4))
+    )
+)
 def test_json_round_trip(case):
     zone_name, records = case
     kind = UploadKind.ORDERS if isinstance(records[0], Order) else UploadKind.CONTACTS
@@ -271,7 +287,9 @@ def test_a_text_stream_works_for_writing_too():
     stream = io.StringIO()
     write_csv(UploadKind.SIMPLE_ORDERS, [order], stream)
     assert stream.getvalue() == "create_date_time,client_ids\n2024-01-01 12:00:00,1\n"
-    assert parse_csv(UploadKind.SIMPLE_ORDERS, io.BytesIO(stream.getvalue().encode())).records == [order]
+    assert parse_csv(UploadKind.SIMPLE_ORDERS, io.BytesIO(stream.getvalue().encode())).records == [
+        order
+    ]
 
 
 def test_moments_are_written_in_the_counter_zone():

@@ -76,7 +76,9 @@ def test_date_only_can_mean_23_59_59_as_direct_says():
 
 
 def test_orders_csv_with_the_russian_headers_of_section_4_2():
-    result = parsed(UploadKind.ORDERS, "orders_ru.csv", columns_mapping=parse_columns_mapping(RUSSIAN))
+    result = parsed(
+        UploadKind.ORDERS, "orders_ru.csv", columns_mapping=parse_columns_mapping(RUSSIAN)
+    )
     assert [o.id for o in result.records] == ["100", "101", "102"]
     first = result.records[0]
     assert first == Order(
@@ -104,7 +106,10 @@ def test_contacts_csv_keeps_a_mapped_custom_attribute():
     result = parsed(UploadKind.CONTACTS, "contacts.csv", columns_mapping=mapping)
     first, second = result.records
     assert first == Contact(
-        uniq_id="11", name="Иванов И.", emails=("ivanov@example.com",), attribute_values=(("age", "34"),)
+        uniq_id="11",
+        name="Иванов И.",
+        emails=("ivanov@example.com",),
+        attribute_values=(("age", "34"),),
     )
     assert second.emails == ("petrova@example.com", "m.petrova@example.org")
 

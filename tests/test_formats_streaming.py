@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator.domain import UploadKind
-from emulator.formats import FormatOptions, iter_parse_csv, parse_csv
-from emulator.formats import csvread
+from emulator.formats import FormatOptions, csvread, iter_parse_csv, parse_csv
 
 CORPUS = Path(__file__).parent / "corpus"
 KIND = UploadKind.SIMPLE_ORDERS
@@ -85,13 +84,16 @@ def test_the_unbalanced_quote_names_its_line_and_stops_reading():
 
 # -- chunking and the two readers ------------------------------------------------------------
 
-HEADER = "id,create_date_time,client_uniq_id,client_ids,emails,phones,order_status,revenue,cost,goals,currency"
+HEADER = (
+    "id,create_date_time,client_uniq_id,client_ids,emails,phones,"
+    "order_status,revenue,cost,goals,currency"
+)
 ROWS = [
-    "o{n},10.01.2024 11:56,u{n},{n},mail{n}@example.com,,PAID,200,150,\"g:1,h\",",
+    'o{n},10.01.2024 11:56,u{n},{n},mail{n}@example.com,,PAID,200,150,"g:1,h",',
     "o{n},2024-01-20,,{n},,79990000000,,1.5,,,EUR",
     'o{n},10.01.2024,"two\nlines",{n},,,,,,,',
     'o{n},10.01.2024,"say ""hi""",{n},,,,,,,',
-    "o{n},10.01.2024,a\"b,{n},,,,,,,",
+    'o{n},10.01.2024,a"b,{n},,,,,,,',
     'o{n},10.01.2024,"a"b,{n},,,,,,,',
     "",
     ",,,,,,,,,,",
@@ -100,7 +102,11 @@ ROWS = [
     "o{n},99.99.2024,,{n},,,,,,,",
     "o{n},10.01.2024,,{n},Bad@Example.com,8 (999) 555-11-11,,,,,",
 ]
-RAW_ROWS = [b"o\xff{n},10.01.2024,,{n},,,,,,,", b"o{n},10.01.2024,\x00,{n},,,,,,,", b"o{n},10.01.2024,a\rb,{n},,,,,,,"]
+RAW_ROWS = [
+    b"o\xff{n},10.01.2024,,{n},,,,,,,",
+    b"o{n},10.01.2024,\x00,{n},,,,,,,",
+    b"o{n},10.01.2024,a\rb,{n},,,,,,,",
+]
 
 
 @st.composite
@@ -124,7 +130,9 @@ def _parse(data: bytes):
     return outcome(parse_csv(KIND, io.BytesIO(data)))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(messy_files(), st.sampled_from([7, 64, 211]))
 def test_small_chunks_and_the_exact_reader_agree_with_the_fast_reader(monkeypatch, data, chunk):
     whole = _parse(data)
@@ -150,10 +158,22 @@ def test_a_text_stream_is_read_as_utf8():
     assert parse_csv(KIND, io.StringIO(text)).lines == [2]
 
 
-@pytest.mark.parametrize(("name", "status"), [("binary.png", 1), ("invalid_utf8.csv", 1), ("excel_bom_crlf.csv", 0)])
+@pytest.mark.parametrize(
+    ("name", "status"), [("binary.png", 1), ("invalid_utf8.csv", 1), ("excel_bom_crlf.csv", 0)]
+)
 def test_the_check_process_exits_cleanly(name, status):
     done = subprocess.run(
-        [sys.executable, "-m", "emulator", "check", str(CORPUS / name), "--kind", "simple_orders", "--now", "2024-01-25T00:00"],
+        [
+            sys.executable,
+            "-m",
+            "emulator",
+            "check",
+            str(CORPUS / name),
+            "--kind",
+            "simple_orders",
+            "--now",
+            "2024-01-25T00:00",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -13,9 +13,16 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.dates import DateFormatError, EndOfDay, parse_csv_datetime, zone
+from emulator.dates import DateFormatError, EndOfDay, parse_csv_datetime, parse_json_datetime, zone
 from emulator.formats import FormatOptions
-from emulator.formats.cellrules import Family, IntRule, MoneyRule, UnixTimeRule, YclidRule, parse_money
+from emulator.formats.cellrules import (
+    Family,
+    IntRule,
+    MoneyRule,
+    UnixTimeRule,
+    YclidRule,
+    parse_money,
+)
 from emulator.formats.hashing import KeyCounts, SeenKeys, hash_strings
 from emulator.formats.validate import make_ctx
 from emulator.formats.vdates import LocalColumn, ZoneOffsets
@@ -28,7 +35,13 @@ from emulator.identity import (
     parse_client_id,
 )
 
-ZONES = ["Europe/Moscow", "Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe", "Asia/Kathmandu"]
+ZONES = [
+    "Europe/Moscow",
+    "Europe/Berlin",
+    "America/Sao_Paulo",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+]
 EPOCH = datetime(1970, 1, 1)
 
 digits = st.text("0123456789", min_size=1, max_size=4)
@@ -55,25 +68,44 @@ near_dates = st.one_of(
 )
 
 
-def _scalar_seconds(text, tz, end_of_day):
+def _scalar_seconds(text, tz, end_of_day, parse=parse_csv_datetime):
     try:
-        return int(parse_csv_datetime(text, tz, end_of_day).timestamp())
+        return int(parse(text, tz, end_of_day).timestamp())
     except DateFormatError:
         return None
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(near_dates, min_size=1, max_size=30), st.sampled_from(ZONES), st.sampled_from(list(EndOfDay)))
+@given(
+    st.lists(near_dates, min_size=1, max_size=30),
+    st.sampled_from(ZONES),
+    st.sampled_from(list(EndOfDay)),
+)
 def test_fast_dates_agree_with_dates_module(values, zone_name, end_of_day):
     tz = zone(zone_name)
     local = LocalColumn(pa.array(values, pa.string()), end_of_day)
     utc = ZoneOffsets(tz).to_utc(local.seconds[local.accepted])
-    for value, seconds in zip(np.asarray(values, object)[local.accepted], utc.tolist(), strict=True):
+    for value, seconds in zip(
+        np.asarray(values, object)[local.accepted], utc.tolist(), strict=True
+    ):
         assert _scalar_seconds(value, tz, end_of_day) == seconds, value
+    json_fast = local.accepted & local.json_shape
+    json_utc = ZoneOffsets(tz).to_utc(local.seconds[json_fast])
+    for value, seconds in zip(
+        np.asarray(values, object)[json_fast], json_utc.tolist(), strict=True
+    ):
+        assert _scalar_seconds(value, tz, end_of_day, parse_json_datetime) == seconds, value
 
 
 def test_the_canonical_shapes_take_the_fast_path():
-    values = ["21.04.2020", "21.04.20", "2020-04-21", "21.04.2020 11:59:21", "21.04.20 11:59", "2020-04-21 11:59"]
+    values = [
+        "21.04.2020",
+        "21.04.20",
+        "2020-04-21",
+        "21.04.2020 11:59:21",
+        "21.04.20 11:59",
+        "2020-04-21 11:59",
+    ]
     assert LocalColumn(pa.array(values), EndOfDay.METRICA).accepted.all()
 
 
@@ -84,7 +116,9 @@ def test_zone_offsets_agree_with_zoneinfo_even_in_gaps_and_folds(locals_, zone_n
     # Cluster some values around the zone's clock changes of one year.
     seconds = np.asarray(locals_, np.int64)
     got = ZoneOffsets(tz).to_utc(seconds)
-    expected = [int((EPOCH + timedelta(seconds=int(s))).replace(tzinfo=tz).timestamp()) for s in seconds]
+    expected = [
+        int((EPOCH + timedelta(seconds=int(s))).replace(tzinfo=tz).timestamp()) for s in seconds
+    ]
     assert got.tolist() == expected
 
 
@@ -92,16 +126,21 @@ def test_zone_offsets_around_a_spring_gap_and_an_autumn_fold():
     tz = zone("Europe/Berlin")
     start = int((datetime(2024, 3, 31) - EPOCH).total_seconds())
     fall = int((datetime(2024, 10, 27) - EPOCH).total_seconds())
-    seconds = np.concatenate([np.arange(start, start + 86400, 900), np.arange(fall, fall + 86400, 900)])
-    expected = [int((EPOCH + timedelta(seconds=int(s))).replace(tzinfo=tz).timestamp()) for s in seconds]
+    seconds = np.concatenate(
+        [np.arange(start, start + 86400, 900), np.arange(fall, fall + 86400, 900)]
+    )
+    expected = [
+        int((EPOCH + timedelta(seconds=int(s))).replace(tzinfo=tz).timestamp()) for s in seconds
+    ]
     assert ZoneOffsets(tz).to_utc(seconds).tolist() == expected
 
 
-identifier_text = st.text(
-    st.sampled_from("0123456789+()- .@abcXYZ_éÉ٣\t\x0b\x1c,;\"aF"), max_size=20
-) | st.from_regex(r"[a-z0-9.]{1,6}@[a-z]{1,5}\.[a-z]{2,3}", fullmatch=True) | st.from_regex(
-    r"[0-9a-fA-F]{30,33}", fullmatch=True
-) | st.from_regex(r"8?[0-9]{9,16}", fullmatch=True)
+identifier_text = (
+    st.text(st.sampled_from('0123456789+()- .@abcXYZ_éÉ٣\t\x0b\x1c,;"aF'), max_size=20)
+    | st.from_regex(r"[a-z0-9.]{1,6}@[a-z]{1,5}\.[a-z]{2,3}", fullmatch=True)
+    | st.from_regex(r"[0-9a-fA-F]{30,33}", fullmatch=True)
+    | st.from_regex(r"8?[0-9]{9,16}", fullmatch=True)
+)
 
 
 def _scalar(function, raw):
@@ -135,7 +174,9 @@ def test_identifier_fast_paths_agree_with_identity(values, country_code):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(st.sampled_from("0123456789.,-+ e٣"), max_size=16), min_size=1, max_size=20))
+@given(
+    st.lists(st.text(st.sampled_from("0123456789.,-+ e٣"), max_size=16), min_size=1, max_size=20)
+)
 def test_number_rules_agree_with_their_scalar_parsers(values):
     ctx = make_ctx(FormatOptions(), Family.CSV)
     cells = pa.array(values, pa.string())
@@ -144,8 +185,12 @@ def test_number_rules_agree_with_their_scalar_parsers(values):
     yclid = YclidRule().check(cells, ctx).values.to_pylist()
     for raw, m, w, y in zip(values, money, whole, yclid, strict=True):
         assert (m is not None) == (_try(parse_money, raw) is not None), raw
-        assert w == _try(lambda t: int(t) if t.isascii() and t.isdigit() and int(t) < 2**31 else None, raw)
-        assert y == _try(lambda t: int(t) if t.isascii() and t.isdigit() and 0 < int(t) < 2**64 else None, raw)
+        assert w == _try(
+            lambda t: int(t) if t.isascii() and t.isdigit() and int(t) < 2**31 else None, raw
+        )
+        assert y == _try(
+            lambda t: int(t) if t.isascii() and t.isdigit() and 0 < int(t) < 2**64 else None, raw
+        )
 
 
 def test_offline_datetime_must_not_be_after_now():

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import TextIO
 
 from emulator.dates import EndOfDay, zone
-from emulator.domain import RowError, Severity, UploadKind
+from emulator.domain import RowError, UploadKind
 from emulator.formats import (
     FormatOptions,
     UnknownColumns,

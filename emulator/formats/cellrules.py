@@ -38,6 +38,7 @@ from emulator.dates import (
     parse_json_date,
     parse_json_datetime,
     parse_unix_seconds,
+    zone,
 )
 from emulator.domain import Severity
 from emulator.formats.arrowbits import mask, present, take_strings
@@ -121,6 +122,11 @@ def drop(values: pa.Array, bad: np.ndarray) -> pa.Array:
 
 def scalar_text(value: Any) -> str:
     """A JSON scalar as the text a CSV cell would hold (Jackson-like coercion)."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise JsonTypeError(f"must be a string or a number, not {json_type(value)}")
     if isinstance(value, str | int):
@@ -158,6 +164,11 @@ class Rule:
 
     def to_cell(self, value: Any, options: FormatOptions) -> str:
         return str(value)
+
+    def to_cells(self, values: list[Any], options: FormatOptions) -> list[str]:
+        """A column of cells (empty for ``None``); rules override it to hoist work out."""
+        to_cell = self.to_cell
+        return ["" if value is None else to_cell(value, options) for value in values]
 
     def to_json(self, value: Any, options: FormatOptions | None) -> Any:
         return value
@@ -321,13 +332,16 @@ def parse_whole(text: str, maximum: int = MAX_INT32) -> int:
     return value
 
 
+_INT64 = pa.int64()
+
+
 def _numbers(
     cells: pa.Array,
     fast: np.ndarray,
     fast_values: np.ndarray,
     scalar: Callable[[str], int],
     code: str,
-    type_: pa.DataType = pa.int64(),
+    type_: pa.DataType = _INT64,
 ) -> Checked:
     """A numeric column: fast rows take ``fast_values``, the other sent rows ``scalar``."""
     rows, values, bad = _scalar_pass(cells, fast, scalar, code)
@@ -453,34 +467,36 @@ class DateTimeRule(Rule):
     """
 
     def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
-        opts = ctx.options
+        end_of_day = ctx.options.end_of_day
+        local = LocalColumn(cells, end_of_day)
         if ctx.family is Family.JSON:
-            fast = np.zeros(len(cells), bool)
-            seconds = np.zeros(len(cells), np.int64)
-
-            def scalar(text: str) -> int:
-                return int(parse_json_datetime(text, ctx.zone, opts.end_of_day).timestamp())
+            fast = local.accepted & local.json_shape
+            parse: Callable[..., datetime] = parse_json_datetime
         else:
-            local = LocalColumn(cells, opts.end_of_day)
             fast = local.accepted
-            seconds = np.zeros(len(cells), np.int64)
-            seconds[fast] = ctx.offsets.to_utc(local.seconds[fast])
+            parse = parse_csv_datetime
+        seconds = np.zeros(len(cells), np.int64)
+        seconds[fast] = ctx.offsets.to_utc(local.seconds[fast])
 
-            def scalar(text: str) -> int:
-                return int(parse_csv_datetime(text, ctx.zone, opts.end_of_day).timestamp())
+        def scalar(text: str) -> int:
+            return int(parse(text, ctx.zone, end_of_day).timestamp())
 
         return _numbers(cells, fast, seconds, _dated(scalar), "invalid_date")
 
     def to_python(self, values: pa.Array, ctx: Ctx) -> list[Any]:
-        zone = ctx.zone
-        return [None if s is None else datetime.fromtimestamp(s, zone) for s in values.to_pylist()]
+        tz = ctx.zone
+        return [None if s is None else datetime.fromtimestamp(s, tz) for s in values.to_pylist()]
 
     def to_cell(self, value: datetime, options: FormatOptions) -> str:
-        return format_csv_datetime(value, ZoneInfo(options.time_zone))
+        return format_csv_datetime(value, zone(options.time_zone))
+
+    def to_cells(self, values: list[Any], options: FormatOptions) -> list[str]:
+        tz = zone(options.time_zone)
+        return ["" if value is None else format_csv_datetime(value, tz) for value in values]
 
     def to_json(self, value: datetime, options: FormatOptions | None) -> Any:
-        zone = ZoneInfo(options.time_zone) if options else value.tzinfo
-        return format_csv_datetime(value, zone)  # type: ignore[arg-type]
+        tz = zone(options.time_zone) if options else value.tzinfo
+        return format_csv_datetime(value, tz)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -404,7 +404,7 @@ def _cell_with(record: list[str], labels: list[str], pattern: re.Pattern[str]) -
 def _record_problem(
     feed: _Lines, record: list[str], labels: list[str], delimiter: str, start: int
 ) -> tuple[int, str | None, str, str] | None:
-    """Why a record read by the exact reader cannot be used, as (line offset, column, message, code)."""
+    """Why a record the exact reader read cannot be used: (line offset, column, message, code)."""
     if feed.bad_byte is not None:
         offset, position, byte = feed.bad_byte
         return (
@@ -505,7 +505,8 @@ def read_header(source: ByteSource, delimiter: str) -> Header:
                 RowError(
                     1,
                     None,
-                    f"the header is not UTF-8 text (byte 0x{raw[exc.start]:02X}); is this a binary file or another encoding?",
+                    f"the header is not UTF-8 text (byte 0x{raw[exc.start]:02X}); is this a "
+                    "binary file or another encoding?",
                     "invalid_encoding",
                 )
             ],

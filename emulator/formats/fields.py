@@ -8,6 +8,7 @@ the writers and ``check``, so a field's rule is stated once. Sources: spec §4.1
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from emulator.domain import Call, Contact, OfflineConversion, Order, SimpleOrder, UploadKind
 from emulator.formats.cellrules import (
@@ -79,7 +80,11 @@ class KindSpec:
     client_id_field: str | None = None
 
     def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
+        return self.by_name[name]
+
+    @cached_property
+    def by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
 
 
 ID = TextRule()

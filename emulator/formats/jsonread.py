@@ -117,6 +117,7 @@ class _Columns:
         self.spec = spec
         self.n = len(items)
         self.raw: dict[str, list[Any]] = {f.name: [None] * self.n for f in spec.fields}
+        self.readers = {f.name: f.rule.from_json for f in spec.fields}
         self.attributes: dict[str, list[Any]] = {}
         self.errors: list[RowError] = []
         self.bad = np.zeros(self.n, bool)
@@ -137,7 +138,7 @@ class _Columns:
                 continue
             if key in self.raw:
                 try:
-                    self.raw[key][row] = self.spec.field(key).rule.from_json(value)
+                    self.raw[key][row] = self.readers[key](value)
                 except JsonTypeError as exc:
                     self._fail(row, key, f"{key} {exc}")
             elif key == ATTRIBUTES_KEY and self.spec.attributes:

@@ -232,7 +232,7 @@ class Linter:
         return self._warn(batch, "repeated_id", again, None, lambda shown: [text] * len(shown))
 
     def _customers(self, batch: ValidatedBatch) -> pa.Array | None:
-        """Whose order each row is: the customer field, else (simple orders) the first identifier."""
+        """Whose order each row is: the customer field, else (simple orders) the first id."""
         field = self.spec.customer_field
         if not field or field not in batch.values:
             return None

@@ -96,6 +96,20 @@ class Items:
         return Finding([int(self.rows[i]) for i in items], messages, code, severity)
 
 
+def grouped(lists: pa.Array, flat: list[Any]) -> list[tuple[Any, ...] | None]:
+    """Python tuples with the shape of ``lists`` (None for a null list) from its flat items."""
+    lengths = pc.fill_null(pc.list_value_length(lists), -1).to_numpy(zero_copy_only=False).tolist()
+    out: list[tuple[Any, ...] | None] = []
+    position = 0
+    for length in lengths:
+        if length < 0:
+            out.append(None)
+        else:
+            out.append(tuple(flat[position : position + length]))
+            position += length
+    return out
+
+
 def _too_many(items: Items, maximum: int, what: str) -> Finding | None:
     rows = np.flatnonzero(items.lengths > maximum)
     if not len(rows):
@@ -168,10 +182,10 @@ class IdentifierListRule(Rule):
         return _finish(items, verdict.values, [f for f in findings if f and f.rows])
 
     def to_python(self, values: pa.Array, ctx: Ctx) -> list[Any]:
-        return [None if v is None else tuple(v) for v in values.to_pylist()]
+        return grouped(values, pc.list_flatten(values).to_pylist())
 
     def to_cell(self, value: tuple[Any, ...], options: FormatOptions) -> str:
-        return ",".join(str(v) for v in value)
+        return ",".join(map(str, value))
 
     def to_json(self, value: tuple[Any, ...], options: FormatOptions | None) -> Any:
         return list(value)
@@ -269,15 +283,11 @@ class GoalsRule(Rule):
         return _finish(items, flat, findings)
 
     def to_python(self, values: pa.Array, ctx: Ctx) -> list[Any]:
-        return [
-            None
-            if goals is None
-            else tuple(
-                OrderGoal(g["goal_action_id"], None if g["price"] is None else Decimal(g["price"]))
-                for g in goals
-            )
-            for goals in values.to_pylist()
-        ]
+        flat = pc.list_flatten(values)
+        prices = [None if p is None else Decimal(p) for p in flat.field("price").to_pylist()]
+        return grouped(
+            values, list(map(OrderGoal, flat.field("goal_action_id").to_pylist(), prices))
+        )
 
     def to_cell(self, value: tuple[OrderGoal, ...], options: FormatOptions) -> str:
         cells = []
@@ -346,10 +356,11 @@ class ProductsRule(Rule):
         return _finish(items, flat, findings)
 
     def to_python(self, values: pa.Array, ctx: Ctx) -> list[Any]:
-        return [
-            None if products is None else tuple((p["name"], p["qty"]) for p in products)
-            for products in values.to_pylist()
-        ]
+        flat = pc.list_flatten(values)
+        return grouped(
+            values,
+            list(zip(flat.field("name").to_pylist(), flat.field("qty").to_pylist(), strict=True)),
+        )
 
     def to_cell(self, value: tuple[tuple[str, int], ...], options: FormatOptions) -> str:
         for name, _ in value:

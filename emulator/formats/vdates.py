@@ -47,8 +47,9 @@ class LocalColumn:
 
     ``accepted`` rows hold a canonical date (from 1970 on); for them ``seconds`` is the local
     wall time in seconds since 1970-01-01 00:00 and ``has_time`` says whether a time was
-    written (when not, ``seconds`` is the day's end per ``end_of_day``). Every other row that
-    holds a value is in ``rest`` and must be read by the scalar parser.
+    written (when not, ``seconds`` is the day's end per ``end_of_day``); ``json_shape``
+    marks the shapes that JSON bodies use too. Every other value must be read by the scalar
+    parser.
     """
 
     def __init__(self, cells: pa.Array, end_of_day: EndOfDay) -> None:
@@ -105,7 +106,9 @@ class LocalColumn:
         self.seconds[rows] = days * 86400 + (hour * 3600 + minute * 60 + second)
         self.has_time = np.zeros(len(cells), bool)
         self.has_time[rows] = has_time
-        self.rest = np.flatnonzero(sent & ~self.accepted)
+        # ``yyyy-MM-dd`` and ``yyyy-MM-dd HH:mm:ss`` mean the same in JSON (spec §2.5).
+        self.json_shape = np.zeros(len(cells), bool)
+        self.json_shape[rows] = ymd & (~has_time | with_seconds)
 
 
 def _one_of(values: np.ndarray, *choices: int) -> np.ndarray:

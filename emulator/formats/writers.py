@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import IO, Any
 
 from emulator.domain import UploadKind
@@ -24,15 +25,18 @@ from emulator.formats.fields import SPECS, Field, KindSpec
 from emulator.formats.options import FormatOptions
 
 
-def _columns(spec: KindSpec, records: list[Any]) -> tuple[list[Field], list[str]]:
-    fields = [
-        f for f in spec.fields if f.required or any(getattr(r, f.name) is not None for r in records)
-    ]
-    attributes: dict[str, None] = {}
+def _columns(spec: KindSpec, records: list[Any]) -> tuple[dict[Field, list[Any]], list[str]]:
+    """The values of each field worth a column (required, or sent by some record), and the
+    custom attribute names in order."""
+    fields = {}
+    for f in spec.fields:
+        values = list(map(attrgetter(f.name), records))
+        if f.required or values.count(None) != len(values):
+            fields[f] = values
+    attributes: set[str] = set()
     if spec.attributes:
         for record in records:
-            for name, _ in record.attribute_values or ():
-                attributes.setdefault(name)
+            attributes.update(name for name, _ in record.attribute_values or ())
     return fields, sorted(attributes)
 
 
@@ -50,35 +54,36 @@ def write_csv(
     mapping = options.columns_mapping or {}
     header = [mapping.get(f.name, f.column) for f in fields]
     header += [mapping.get(name, name) for name in attributes]
-    text = (
-        stream
-        if isinstance(stream, io.TextIOBase)
-        else io.TextIOWrapper(stream, "utf-8", newline="")
-    )  # type: ignore[arg-type]
+    columns = [f.rule.to_cells(values, options) for f, values in fields.items()]
+    if attributes:
+        given = [dict(r.attribute_values or ()) for r in rows]
+        columns += [[_text(g.get(name)) for g in given] for name in attributes]
+    text = stream if isinstance(stream, io.TextIOBase) else _utf8(stream)  # type: ignore[arg-type]
     try:
         writer = csv.writer(text, delimiter=options.delimiter, lineterminator="\n")
-        # csv quotes a cell holding "\n" but not one holding a lone "\r"; such rows are
-        # written fully quoted so the "\r" cannot be read as a line break.
-        quoted = csv.writer(
-            text, delimiter=options.delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL
-        )
         writer.writerow(header)
-        for record in rows:
-            values = [getattr(record, f.name) for f in fields]
-            cells = [
-                "" if v is None else f.rule.to_cell(v, options)
-                for f, v in zip(fields, values, strict=True)
-            ]
-            if attributes:
-                given = dict(record.attribute_values or ())
-                cells += [
-                    "" if given.get(name) is None else str(given[name]) for name in attributes
-                ]
-            (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
+        if not any("\r" in "".join(column) for column in columns):
+            writer.writerows(zip(*columns, strict=True))
+        else:
+            # csv quotes a cell holding "\n" but not one holding a lone "\r"; such rows are
+            # written fully quoted so the "\r" cannot be read as a line break.
+            quoted = csv.writer(
+                text, delimiter=options.delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL
+            )
+            for cells in zip(*columns, strict=True):
+                (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     finally:
         if text is not stream:
             text.flush()
             text.detach()  # type: ignore[union-attr]
+
+
+def _utf8(stream: IO[bytes]) -> io.TextIOWrapper:
+    return io.TextIOWrapper(stream, "utf-8", newline="")  # type: ignore[arg-type]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def to_json(
