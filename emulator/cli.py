@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("check", "serve", "simulate")
+COMMANDS = ("check", "serve", "simulate", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -127,6 +127,12 @@ async def load_visits(request: Request, counter_id: int) -> dict[str, Any]:
     return {"loaded": await off_loop(api.emulator.load_visits, counter_id, visits)}
 
 
+@router.get("/counters/{counter_id}/orders")
+def list_orders(request: Request, counter_id: int) -> dict[str, Any]:
+    """Every order of the counter: status, amounts, linked visit and its decision codes."""
+    return {"orders": context(request).emulator.orders_summary(counter_id)}
+
+
 @router.get("/counters/{counter_id}/orders/{order_id}")
 def get_order(request: Request, counter_id: int, order_id: str) -> dict[str, Any]:
     """The order's current fields, link, decisions and goal reaches (404 when unknown)."""

@@ -14,7 +14,7 @@ emulator's control routes for the clock, the counter and the visits, which can b
 """
 
 from emulator.sim.config import SettingsError
-from emulator.sim.output import write_run
+from emulator.sim.output import truth_orders, write_run
 from emulator.sim.pipelines import PipelineSpec, builtin
 from emulator.sim.replay import Exchange, Replayer, ReplayError, ReplayReport, send_timeline
 from emulator.sim.run import SimulationResult, simulate
@@ -40,5 +40,6 @@ __all__ = [
     "load_settings_file",
     "send_timeline",
     "simulate",
+    "truth_orders",
     "write_run",
 ]

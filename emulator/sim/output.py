@@ -67,7 +67,7 @@ def write_run(result: SimulationResult, out: str | Path) -> dict[str, Any]:
     for upload in result.timeline:
         put(f"uploads/{upload.stored_name}", upload.body)
     put("uploads.jsonl", _jsonl(_upload_line(u) for u in result.timeline))
-    put("truth/orders.jsonl", _jsonl(_truth(result, d) for d in result.crm.deals))
+    put("truth/orders.jsonl", _jsonl(truth_orders(result)))
     put("truth/uploads.jsonl", _jsonl(_upload_truth(u) for u in result.timeline))
     put("truth/ad_costs.csv", _ad_costs(result))
     manifest = _manifest(result, root, written)
@@ -150,6 +150,11 @@ def _status_history(result: SimulationResult) -> bytes:
         for status, at in deal.history
     )
     return _csv(("order_id", "status", "at"), rows)
+
+
+def truth_orders(result: SimulationResult) -> list[dict[str, Any]]:
+    """The ground truth of every CRM order (the rows of ``truth/orders.jsonl``)."""
+    return [_truth(result, deal) for deal in result.crm.deals]
 
 
 def _truth(result: SimulationResult, deal: DealRecord) -> dict[str, Any]:

@@ -1,0 +1,232 @@
+"""``run_scenario``: simulate → export → emulator → reports → scorecard, as a user's pipeline would.
+
+Everything crosses the HTTP API, whether the emulator runs in-process (an ASGI client, no
+socket) or behind a base URL, so both give the same scorecard for the same seed. Results are
+read back through the emulator's control routes (orders and their decisions, goal reaches) and
+the Reporting API (``/stat/v1/data``), never from its internals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from emulator.scenario.expectations import evaluate
+from emulator.scenario.scoring import expected_goals, scorecard
+from emulator.scenario.spec import Scenario
+from emulator.sim import SimulationResult, send_timeline, simulate, truth_orders
+
+ORDER_KINDS = frozenset({"orders", "simple_orders"})
+SOURCE_METRICS = (
+    "ym:s:cdpOrdersAllOrders",
+    "ym:s:cdpOrdersPayed",
+    "ym:s:cdpOrdersRevenue",
+    "ym:s:cdpOrdersProfit",
+)
+VIA = ("inprocess", "http")
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    seed: int
+    via: str
+    scorecard: dict[str, Any]
+    misses: list[str] = field(default_factory=list)
+    out: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.misses
+
+
+def run_scenario(
+    scenario: Scenario,
+    seed: int | None = None,
+    via: str = "inprocess",
+    base_url: str | None = None,
+    token: str | None = None,
+    out: str | Path | None = None,
+    db: str | Path = ":memory:",
+) -> RunResult:
+    """Run ``scenario`` end to end and score it; writes scorecard and plots into ``out``."""
+    if via not in VIA:
+        raise ValueError(f"via must be one of {', '.join(VIA)}")
+    seed = scenario.seed if seed is None else seed
+    result = simulate(scenario.settings, seed)
+    counter = dict(result.counter)
+    counter["rules"] = scenario.rules.to_mapping()
+    counter_id = scenario.settings.export.counter_id
+    own_token = token or next(iter(counter["tokens"]))
+    if token:
+        counter["tokens"] = {token: ["metrika:read", "metrika:write", "metrika:offline_data"]}
+    with ExitStack() as stack:
+        client = stack.enter_context(_client(via, base_url, db))
+        client.post("/_emulator/reset").raise_for_status()
+        replay = send_timeline(
+            result.timeline, client, own_token, counter_id, visits=result.visits, counter=counter
+        )
+        _finish_processing(client, result, scenario)
+        card = _score(client, result, scenario, counter, counter_id, own_token)
+    card["run"] = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "via": via,
+        "uploads": len(result.timeline),
+        "uploads_failed": len(replay.failed),
+        "visits": len(result.visits),
+    }
+    run = RunResult(scenario, seed, via, card, evaluate(scenario.expectations, card))
+    if out is not None:
+        run.out = _write(run, Path(out))
+    return run
+
+
+def _client(via: str, base_url: str | None, db: str | Path) -> Any:
+    if via == "http":
+        if not base_url:
+            raise ValueError("--via http needs --base-url (e.g. http://127.0.0.1:8080)")
+        return httpx.Client(base_url=base_url, timeout=120)
+    from emulator import Emulator
+    from emulator.api import inprocess_client
+
+    return _Owned(inprocess_client(Emulator(db)))
+
+
+class _Owned:
+    """Closes the in-process client (and so its emulator) with the run."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def __enter__(self) -> httpx.Client:
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+
+def _finish_processing(client: httpx.Client, result: SimulationResult, scenario: Scenario) -> None:
+    """Move the clock past the last upload and any processing delay, so all is processed."""
+    last = max((u.sent_at for u in result.timeline), default=result.calendar.origin)
+    end = last + timedelta(seconds=scenario.rules.processing_delay_seconds + 1)
+    client.post("/_emulator/clock", json={"now": end.isoformat()}).raise_for_status()
+
+
+def _get(client: httpx.Client, path: str, token: str, **params: Any) -> Any:
+    response = client.get(path, params=params, headers={"Authorization": f"OAuth {token}"})
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {response.status_code}: {response.text[:500]}")
+    return response.json()
+
+
+def _score(
+    client: httpx.Client,
+    result: SimulationResult,
+    scenario: Scenario,
+    counter: Mapping[str, Any],
+    counter_id: int,
+    token: str,
+) -> dict[str, Any]:
+    truth = truth_orders(result)
+    orders = _get(client, f"/_emulator/counters/{counter_id}/orders", token)["orders"]
+    reaches = _get(client, f"/_emulator/counters/{counter_id}/goal_reaches", token)["goal_reaches"]
+    fired = Counter(r["goal"] for r in reaches if r["subject_type"] == "order")
+    js_goals = {g["identifier"]: g["name"] for g in counter["goals"] if g.get("identifier")}
+    statuses = result.pipeline.order_statuses()
+    return scorecard(
+        truth,
+        orders,
+        _deal_of(result),
+        _first_sent(result),
+        dict(fired),
+        expected_goals(truth, statuses, js_goals, scenario.rules),
+        _sources(client, result, counter_id, token),
+    )
+
+
+def _deal_of(result: SimulationResult) -> Callable[[str], str | None]:
+    """Which CRM deal an emulator order is: its id, or its id under the migration's prefix."""
+    deals = {deal.id for deal in result.crm.deals}
+    migration = result.settings.export.migration
+    prefix = migration.id_prefix if migration.variant == "new_ids" else ""
+
+    def deal_of(order_id: str) -> str | None:
+        if order_id in deals:
+            return order_id
+        if prefix and order_id.startswith(prefix) and order_id[len(prefix) :] in deals:
+            return order_id[len(prefix) :]
+        return None
+
+    return deal_of
+
+
+def _first_sent(result: SimulationResult) -> dict[str, datetime]:
+    deal_of = _deal_of(result)
+    first: dict[str, datetime] = {}
+    for upload in result.timeline:
+        if upload.kind not in ORDER_KINDS:
+            continue
+        for record in upload.records:
+            deal = deal_of(record.id) if record.id else None
+            if deal is not None and deal not in first:
+                first[deal] = upload.sent_at
+    return first
+
+
+def _sources(
+    client: httpx.Client, result: SimulationResult, counter_id: int, token: str
+) -> list[dict[str, Any]]:
+    """ "Order sources from CRM" by last significant traffic source, over the whole run."""
+    start = result.calendar.origin.date() - timedelta(days=60)
+    end = result.calendar.origin.date() + timedelta(days=result.settings.simulation.days + 60)
+    report = _get(
+        client,
+        "/stat/v1/data",
+        token,
+        ids=counter_id,
+        metrics=",".join(SOURCE_METRICS),
+        dimensions="ym:s:lastsignTrafficSource",
+        date1=start.isoformat(),
+        date2=end.isoformat(),
+        attribution="lastsign",
+        limit=1000,
+    )
+    rows = []
+    for row in report["data"]:
+        values = dict(zip(SOURCE_METRICS, row["metrics"], strict=True))
+        dimension = row["dimensions"][0]
+        rows.append(
+            {
+                "source": dimension.get("id") or dimension.get("name"),
+                "orders": values["ym:s:cdpOrdersAllOrders"] or 0,
+                "paid": values["ym:s:cdpOrdersPayed"] or 0,
+                "revenue": values["ym:s:cdpOrdersRevenue"] or 0,
+                "profit": values["ym:s:cdpOrdersProfit"] or 0,
+            }
+        )
+    return rows
+
+
+def _write(run: RunResult, out: Path) -> Path:
+    from emulator.scenario.plots import draw_all
+
+    out.mkdir(parents=True, exist_ok=True)
+    card = dict(run.scorecard)
+    card["expectations"] = {
+        "checked": [e.describe() for e in run.scenario.expectations],
+        "misses": run.misses,
+    }
+    (out / "scorecard.json").write_text(
+        json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    draw_all(run.scorecard, out, title=run.scenario.name)
+    return out
