@@ -150,7 +150,25 @@ def _score(
         dict(fired),
         expected_goals(truth, statuses, js_goals, scenario.rules),
         _sources(client, result, counter_id, token),
+        _offline(client, counter_id, token),
     )
+
+
+def _offline(client: httpx.Client, counter_id: int, token: str) -> dict[str, Any]:
+    """Rows sent and linked per kind, from the offline uploadings the API lists."""
+    base = f"/management/v1/counter/{counter_id}/offline_conversions"
+    summary = {}
+    for name, path in (("conversions", "uploadings"), ("calls", "calls_uploadings")):
+        uploadings = _get(client, f"{base}/{path}", token)["uploadings"]
+        rows = sum(u["line_quantity"] for u in uploadings)
+        linked = sum(u.get("linked_quantity") or 0 for u in uploadings)
+        summary[name] = {
+            "uploadings": len(uploadings),
+            "rows": rows,
+            "linked": linked,
+            "link_rate": round(linked / rows, 4) if rows else None,
+        }
+    return summary
 
 
 def _deal_of(result: SimulationResult) -> Callable[[str], str | None]:

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from emulator.domain import OrderStatus, StatusType
-from emulator.goals import fixation_crm_goals, resolve_status
+from emulator.goals import CrmGoal, fixation_crm_goals, resolve_status
 from emulator.rules import RuleSet
 
 DELAY_BUCKETS: tuple[tuple[str, float, float], ...] = (
@@ -80,6 +80,7 @@ def scorecard(
     goals_fired: Mapping[str, int],
     goals_expected: Mapping[str, int],
     sources: Sequence[Mapping[str, Any]],
+    offline: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the scenario run measured, as plain JSON-friendly values."""
     by_deal: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
@@ -128,6 +129,7 @@ def scorecard(
         },
         "lost": dict(sorted(Counter(v for v in outcome.values() if v != "LINKED").items())),
         "duplicates": sum(max(len(group) - 1, 0) for group in by_deal.values()) + unmatched,
+        "create_date_conflicts": sum(1 for o in orders if "CREATE_DATE_CONFLICT" in o["decisions"]),
         "goals": {
             "expected": dict(sorted(goals_expected.items())),
             "fired": dict(sorted(goals_fired.items())),
@@ -135,6 +137,7 @@ def scorecard(
         "revenue": _revenue(truth, sources),
         "match_rate_by_upload_delay": _by_delay(truth, outcome, first_sent),
         "sources": _sources(truth, sources),
+        "offline": dict(offline or {}),
     }
     return card
 
@@ -250,7 +253,7 @@ def expected_goals(
                 continue
             for goal in fixation_crm_goals(resolved.type, rules, created_fired):
                 counts[goal.value] += 1
-                created_fired = created_fired or goal.name == "ORDER_CREATED"
+                created_fired = created_fired or goal is CrmGoal.ORDER_CREATED
             for identifier in resolved.js_goals:
                 if identifier in js_goal_names:
                     counts[js_goal_names[identifier]] += 1

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,15 +72,12 @@ class Scenario:
 
     def with_rules(self, **changes: Any) -> Scenario:
         """The same scenario under other rule options (used to prove expectations bite)."""
-        return Scenario(
-            self.name,
-            self.description,
-            self.seed,
-            self.settings,
-            self.rules.replace(**changes),
-            self.expectations,
-            self.source,
-        )
+        return replace(self, rules=self.rules.replace(**changes))
+
+    def scaled(self, traffic: float) -> Scenario:
+        """The same scenario with ``traffic`` times the visitors (full-size regression runs)."""
+        visitors = self.settings.simulation.traffic.visitors_per_day * traffic
+        return replace(self, settings=self.settings.with_overrides(visitors_per_day=visitors))
 
 
 def load_scenario(path: str | Path) -> Scenario:
