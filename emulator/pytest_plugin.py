@@ -20,6 +20,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -94,10 +95,9 @@ class MetricaEmulator:
 
     def order(self, order_id: str, counter_id: int | None = None) -> dict[str, Any]:
         """The order's fields, linked visit, decisions and goal reaches."""
+        key = quote(order_id, safe="")  # ids such as "#auto:…" need escaping in a path
         return _ok(
-            self.client.get(
-                f"/_emulator/counters/{counter_id or self.counter_id}/orders/{order_id}"
-            )
+            self.client.get(f"/_emulator/counters/{counter_id or self.counter_id}/orders/{key}")
         )
 
     def goal_reaches(self, counter_id: int | None = None) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 import anyio.from_thread
 import httpx
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import Emulator, __version__
@@ -64,7 +65,33 @@ def create_app(emulator: Emulator, settings: ApiSettings | None = None) -> FastA
     for module in (cdp, offline, management, stat, control):
         app.include_router(module.router)
     app.add_middleware(JsonSuffix)
+    app.openapi = lambda: _openapi_with_auth(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi_with_auth(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the ``Authorization: OAuth <token>`` scheme on real routes."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        document.setdefault("components", {})["securitySchemes"] = {
+            "OAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "OAuth <token> (a token configured on the counter)",
+            }
+        }
+        for path, operations in document["paths"].items():
+            if not path.startswith("/_emulator"):
+                for operation in operations.values():
+                    operation["security"] = [{"OAuth": []}]
+        app.openapi_schema = document
+    return app.openapi_schema
 
 
 class InProcessTransport(httpx.BaseTransport):

@@ -134,18 +134,16 @@ async def upload_contacts_json(
     )
 
 
-LEGACY_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            **MULTIPART_FILE["requestBody"]["content"],
-            **list_body("orders")["requestBody"]["content"],
-        },
+def legacy_body(key: str) -> dict[str, Any]:
+    """A multipart ``file`` or a JSON ``{"<key>": [...]}`` body on one route."""
+    content = {
+        **MULTIPART_FILE["requestBody"]["content"],
+        **list_body(key)["requestBody"]["content"],
     }
-}
+    return {"requestBody": {"required": True, "content": content}}
 
 
-@router.post("/data/orders", dependencies=[WRITE], openapi_extra=LEGACY_BODY)
+@router.post("/data/orders", dependencies=[WRITE], openapi_extra=legacy_body("orders"))
 async def upload_orders_legacy(
     request: Request,
     counterId: CounterId,
@@ -161,7 +159,7 @@ async def upload_orders_legacy(
     return await upload_orders_json(request, counterId, merge_mode)
 
 
-@router.post("/data/contacts", dependencies=[WRITE], openapi_extra=LEGACY_BODY)
+@router.post("/data/contacts", dependencies=[WRITE], openapi_extra=legacy_body("contacts"))
 async def upload_contacts_legacy(
     request: Request,
     counterId: CounterId,

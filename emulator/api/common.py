@@ -18,8 +18,10 @@ WRITE = guard(WRITE_SCOPES, CLIENT_WRITE)
 MANAGE = guard(MANAGE_SCOPES, CLIENT_WRITE)
 REPORT = guard(READ_SCOPES, REPORT_READ)
 
+INT32_MAX = 2**31 - 1
 CounterId = Annotated[
-    int, Path(description="Counter id (int32), e.g. 2215573", examples=[2215573], ge=1)
+    int,
+    Path(description="Counter id (int32), e.g. 2215573", examples=[2215573], ge=1, le=INT32_MAX),
 ]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from emulator.api.bodies import MULTIPART, media_type, read_json, spooled_body, uploaded_file
-from emulator.api.common import json_body, off_loop
+from emulator.api.common import CounterId, json_body, off_loop
 from emulator.api.config import counter_config
 from emulator.api.faults import Fault
 from emulator.api.guard import context
@@ -82,7 +82,7 @@ async def set_clock(request: Request) -> dict[str, Any]:
 
 
 @router.put("/counters/{counter_id}", openapi_extra=json_body(OBJECT))
-async def put_counter(request: Request, counter_id: int) -> dict[str, Any]:
+async def put_counter(request: Request, counter_id: CounterId) -> dict[str, Any]:
     """Create or replace a counter's setup (its data and CRM goals are kept)."""
     api = context(request)
     config = counter_config(counter_id, await read_json(request, api.settings))
@@ -90,7 +90,7 @@ async def put_counter(request: Request, counter_id: int) -> dict[str, Any]:
 
 
 @router.get("/counters/{counter_id}")
-def get_counter(request: Request, counter_id: int) -> dict[str, Any]:
+def get_counter(request: Request, counter_id: CounterId) -> dict[str, Any]:
     return control_counter(context(request).emulator.counter(counter_id))
 
 
@@ -112,7 +112,7 @@ VISITS_BODY = {
 
 
 @router.post("/counters/{counter_id}/visits", openapi_extra=VISITS_BODY)
-async def load_visits(request: Request, counter_id: int) -> dict[str, Any]:
+async def load_visits(request: Request, counter_id: CounterId) -> dict[str, Any]:
     """Visits as CSV (raw ``text/csv`` or a multipart ``file``) or JSON ``{"visits": [...]}``."""
     api = context(request)
     kind = media_type(request)
@@ -128,25 +128,25 @@ async def load_visits(request: Request, counter_id: int) -> dict[str, Any]:
 
 
 @router.get("/counters/{counter_id}/orders")
-def list_orders(request: Request, counter_id: int) -> dict[str, Any]:
+def list_orders(request: Request, counter_id: CounterId) -> dict[str, Any]:
     """Every order of the counter: status, amounts, linked visit and its decision codes."""
     return {"orders": context(request).emulator.orders_summary(counter_id)}
 
 
 @router.get("/counters/{counter_id}/orders/{order_id}")
-def get_order(request: Request, counter_id: int, order_id: str) -> dict[str, Any]:
+def get_order(request: Request, counter_id: CounterId, order_id: str) -> dict[str, Any]:
     """The order's current fields, link, decisions and goal reaches (404 when unknown)."""
     return order_view(context(request).emulator.order(counter_id, order_id))
 
 
 @router.get("/counters/{counter_id}/goal_reaches")
-def goal_reaches(request: Request, counter_id: int) -> dict[str, Any]:
+def goal_reaches(request: Request, counter_id: CounterId) -> dict[str, Any]:
     """Every goal reach of the counter, in the order it happened."""
     return {"goal_reaches": context(request).emulator.goal_reaches(counter_id)}
 
 
 @router.get("/counters/{counter_id}/offline_conversions/{uploading_id}/rows")
-def offline_rows(request: Request, counter_id: int, uploading_id: int) -> dict[str, Any]:
+def offline_rows(request: Request, counter_id: CounterId, uploading_id: int) -> dict[str, Any]:
     """Each row of an offline or calls uploading with its linked visit or the reason."""
     return {"rows": context(request).emulator.offline_rows(counter_id, uploading_id)}
 
