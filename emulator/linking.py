@@ -60,46 +60,34 @@ class VisitTable:
         return len(self.visit_ids)
 
     def with_visits(self, visits: Sequence[Visit]) -> VisitTable:
-        """A new table that also holds ``visits`` (ids not already present)."""
+        """A new table that also holds ``visits`` (ids not already present).
+
+        The id-sorted columns take the new visits by insertion (one linear copy, no re-sort of
+        what is there) and each identity index merges its new keys the same way.
+        """
         if not visits:
             return self
-        ids = np.fromiter((v.visit_id for v in visits), np.int64, len(visits))
-        clients = np.fromiter((v.client_id for v in visits), np.uint64, len(visits))
-        starts = np.fromiter((int(v.start_time.timestamp()) for v in visits), np.int64, len(visits))
-        all_ids = np.concatenate([self.visit_ids, ids])
-        order = np.argsort(all_ids, kind="stable")
-        keys: dict[IndexKind, tuple[list[int], list[int], list[int]]] = {
-            kind: ([], [], []) for kind in IndexKind if kind is not IndexKind.CLIENT_ID
-        }
-        for visit, start in zip(visits, starts.tolist(), strict=True):
-            extra = (
-                (IndexKind.MD5, [md5_key(h) for h in (*visit.email_md5, *visit.phone_md5)]),
-                (IndexKind.YCLID, [visit.yclid] if visit.yclid else []),
-                (IndexKind.USER_ID, [text_key(visit.user_id)] if visit.user_id else []),
-                (IndexKind.PURCHASE_ID, [text_key(visit.purchase_id)] if visit.purchase_id else []),
-            )
-            for kind, values in extra:
-                bucket = keys[kind]
-                for value in values:
-                    bucket[0].append(value)
-                    bucket[1].append(start)
-                    bucket[2].append(visit.visit_id)
+        count = len(visits)
+        ids = np.fromiter((v.visit_id for v in visits), np.int64, count)
+        clients = np.fromiter((v.client_id for v in visits), np.uint64, count)
+        starts = np.fromiter((int(v.start_time.timestamp()) for v in visits), np.int64, count)
+        order = np.argsort(ids, kind="stable")
+        at = np.searchsorted(self.visit_ids, ids[order])
         indexes = dict(self.indexes)
         indexes[IndexKind.CLIENT_ID] = _merge(
             indexes.get(IndexKind.CLIENT_ID), clients, starts, ids
         )
-        for kind, (k, t, r) in keys.items():
-            if k:
-                indexes[kind] = _merge(
-                    indexes.get(kind),
-                    np.array(k, np.uint64),
-                    np.array(t, np.int64),
-                    np.array(r, np.int64),
-                )
+        for kind, (keys, times, rows) in _identity_keys(visits, starts).items():
+            indexes[kind] = _merge(
+                indexes.get(kind),
+                np.array(keys, np.uint64),
+                np.array(times, np.int64),
+                np.array(rows, np.int64),
+            )
         return VisitTable(
-            visit_ids=all_ids[order],
-            client_ids=np.concatenate([self.client_ids, clients])[order],
-            start_times=np.concatenate([self.start_times, starts])[order],
+            visit_ids=np.insert(self.visit_ids, at, ids[order]),
+            client_ids=np.insert(self.client_ids, at, clients[order]),
+            start_times=np.insert(self.start_times, at, starts[order]),
             indexes=indexes,
         )
 
@@ -120,6 +108,31 @@ class VisitTable:
 
     def index(self, kind: IndexKind) -> matching.VisitIndex | None:
         return self.indexes.get(kind)
+
+
+def _identity_keys(
+    visits: Sequence[Visit], starts: np.ndarray
+) -> dict[IndexKind, tuple[list[int], list[int], list[int]]]:
+    """Keys other than the ClientID that some visits carry (most carry none)."""
+    found: dict[IndexKind, tuple[list[int], list[int], list[int]]] = {}
+    for visit, start in zip(visits, starts.tolist(), strict=True):
+        if not (
+            visit.email_md5 or visit.phone_md5 or visit.yclid or visit.user_id or visit.purchase_id
+        ):
+            continue
+        extra = (
+            (IndexKind.MD5, [md5_key(h) for h in (*visit.email_md5, *visit.phone_md5)]),
+            (IndexKind.YCLID, [visit.yclid] if visit.yclid else []),
+            (IndexKind.USER_ID, [text_key(visit.user_id)] if visit.user_id else []),
+            (IndexKind.PURCHASE_ID, [text_key(visit.purchase_id)] if visit.purchase_id else []),
+        )
+        for kind, values in extra:
+            if values:
+                keys, times, rows = found.setdefault(kind, ([], [], []))
+                keys.extend(values)
+                times.extend([start] * len(values))
+                rows.extend([visit.visit_id] * len(values))
+    return found
 
 
 def _merge(
