@@ -76,6 +76,15 @@ def test_a_byte_order_mark_and_crlf_line_ends_are_fine():
     assert result.ok and result.lines == [2, 3] and result.records[0].id == "s_ord1"
 
 
+def test_a_line_without_breaks_stops_reading_with_a_plain_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvread, "MAX_LINE_BYTES", 1000)
+    path = tmp_path / "blob.csv"
+    path.write_bytes(HEADER.encode() + b"\n" + b"o1,10.01.2024,,1,,,,,,,\n" + b"x" * 5000)
+    result = parse_csv(KIND, path)
+    assert [(e.line, e.code) for e in result.errors] == [(3, "binary_file")]
+    assert result.lines == [2]
+
+
 def test_the_unbalanced_quote_names_its_line_and_stops_reading():
     result = parse_csv(KIND, CORPUS / "unbalanced_quotes.csv")
     assert [e.line for e in result.errors] == [3]

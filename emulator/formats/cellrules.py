@@ -122,16 +122,13 @@ def drop(values: pa.Array, bad: np.ndarray) -> pa.Array:
 
 def scalar_text(value: Any) -> str:
     """A JSON scalar as the text a CSV cell would hold (Jackson-like coercion)."""
-    kind = type(value)
-    if kind is str:
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return str(value)
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise JsonTypeError(f"must be a string or a number, not {json_type(value)}")
-    if isinstance(value, str | int):
+    if isinstance(value, int):
         return str(value)
-    return format(Decimal(str(value)), "f")
+    return format(Decimal(str(value)), "f")  # str(float) is the shortest exact form
 
 
 def json_type(value: Any) -> str:
@@ -149,14 +146,12 @@ def json_type(value: Any) -> str:
 
 
 class Rule:
-    """A scalar cell rule (see the module docstring). Subclasses override ``_check``."""
+    """A cell rule (see the module docstring); subclasses define ``check``."""
 
     raw_type: pa.DataType = pa.string()
 
     def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
-        return self._check(cells, ctx)
-
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+        """Typed values and findings for a column of raw cells (null = not sent)."""
         raise NotImplementedError
 
     def to_python(self, values: pa.Array, ctx: Ctx) -> list[Any]:
@@ -195,7 +190,7 @@ class TextRule(Rule):
     pattern_help: str = ""
     choices: tuple[str, ...] = ()
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         findings = []
         too_long = np.zeros(0, np.int64)
         if (pc.max(pc.binary_length(cells)).as_py() or 0) > self.max_length:  # bytes ≥ characters
@@ -242,7 +237,7 @@ _CURRENCIES = pa.array(sorted(ISO_4217))
 class CurrencyRule(Rule):
     """A three-letter ISO 4217 code in upper case (spec §4.12, §7.2)."""
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         rows = failing(cells, pc.is_in(cells, _CURRENCIES))
 
         def message(v: str) -> str:
@@ -302,7 +297,7 @@ def money_json(value: Decimal) -> int | float:
 class MoneyRule(Rule):
     """``revenue``, ``cost``, goal and offline prices: a non-negative decimal with a dot."""
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         fast = mask(pc.match_substring_regex(cells, r"^[0-9]{1,12}(\.[0-9]+)?$"))
         _, _, finding = _scalar_pass(cells, fast, parse_money, "invalid_number")
         if finding is None:
@@ -378,7 +373,7 @@ class IntRule(Rule):
 
     maximum: int = MAX_INT32
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         fast = mask(pc.match_substring_regex(cells, r"^[0-9]{1,9}$"))
         numbers = _cast_fast(cells, fast, pa.int64())
         fast &= numbers <= self.maximum
@@ -391,7 +386,7 @@ class IntRule(Rule):
 class FlagRule(Rule):
     """``StaticCall``, ``CallMissed``, ``FirstTimeCaller``: 1 or 0 (spec §7.7)."""
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         rows = failing(cells, pc.is_in(cells, pa.array(["0", "1"])))
         found = finding_from(
             rows, take_strings(cells, rows), lambda v: f"{show(v)} is not 1 or 0", "invalid_value"
@@ -406,7 +401,7 @@ class FlagRule(Rule):
 class ClientIdRule(Rule):
     """One ClientID (offline ``ClientId``): a positive integer that fits in uint64."""
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         sent = np.flatnonzero(present(cells))
         verdict = check_client_ids(cells.take(pa.array(sent, pa.int64())))
         values = np.zeros(len(cells), np.uint64)
@@ -432,7 +427,7 @@ def parse_yclid(text: str) -> int:
 
 @dataclass(frozen=True)
 class YclidRule(Rule):
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         fast = mask(pc.match_substring_regex(cells, r"^[1-9][0-9]{0,18}$"))
         numbers = _cast_fast(cells, fast, pa.uint64())
         return _numbers(cells, fast, numbers, parse_yclid, "invalid_value", pa.uint64())
@@ -450,7 +445,7 @@ def _check_call_phone(text: str) -> str:
 class CallPhoneRule(Rule):
     """``PhoneNumber`` of a call (e.g. ``+70123456789``): 10 to 15 digits, kept as sent."""
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         fast = mask(pc.match_substring_regex(cells, r"^\+?[0-9]{10,15}$"))
         _, _, bad = _scalar_pass(cells, fast, _check_call_phone, "invalid_phone")
         if bad is None:
@@ -466,7 +461,7 @@ class DateTimeRule(Rule):
     time is the end of that day per ``FormatOptions.end_of_day``.
     """
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         end_of_day = ctx.options.end_of_day
         local = LocalColumn(cells, end_of_day)
         if ctx.family is Family.JSON:
@@ -503,7 +498,7 @@ class DateTimeRule(Rule):
 class DateRule(Rule):
     """``birth_date``: a date without a time; values are days since 1970-01-01."""
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         days = np.zeros(len(cells), np.int64)
         if ctx.family is Family.JSON:
             fast = np.zeros(len(cells), bool)
@@ -531,7 +526,7 @@ class DateRule(Rule):
 class UnixTimeRule(Rule):
     """Offline ``DateTime``: Unix seconds in UTC, not after the upload (spec §7.2)."""
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         fast = mask(pc.match_substring_regex(cells, r"^[0-9]{1,11}$"))
         seconds = _cast_fast(cells, fast, pa.int64())
         checked = _numbers(

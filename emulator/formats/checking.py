@@ -17,6 +17,7 @@ from emulator.domain import RowError, Severity, UploadKind
 from emulator.formats.api import Source, iter_validate_csv
 from emulator.formats.lint import Linter
 from emulator.formats.options import FormatOptions
+from emulator.formats.validate import ValidatedBatch
 
 
 @dataclass
@@ -84,7 +85,13 @@ class FileCheck:
         linter = Linter(self.kind, self.options, self.cap)
         shown: Counter[str] = Counter()
         omitted: Counter[str] = Counter()
-        for batch in iter_validate_csv(self.kind, self.source, self.options, linter.prepare):
+
+        def prepare(batch: ValidatedBatch) -> None:
+            linter.prepare(batch)
+            batch.values = {}  # the lint keeps what it needs; free the rest while queued
+            batch.attributes = {}
+
+        for batch in iter_validate_csv(self.kind, self.source, self.options, prepare):
             self.summary.rows += batch.rows
             self.summary.valid_rows += int(batch.valid.sum())
             issues = (

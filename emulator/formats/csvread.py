@@ -4,13 +4,17 @@ A file is read in chunks of :data:`CHUNK_BYTES` and never held whole. Each chunk
 after the last line break that is outside quotes (an even number of ``"`` before it), so a
 *segment* holds whole records. A segment is parsed by one of two readers:
 
-- the **fast** reader, ``pyarrow.csv.read_csv`` on the segment's bytes (multi-threaded C++);
-  it is trusted only when its record count agrees with the segment's line count, after
+- the **fast** reader, ``pyarrow.csv.read_csv`` on the segment's bytes (C++); it is
+  trusted only when its record count agrees with the segment's line count, after
   accounting for line breaks inside quoted cells;
 - the **exact** reader, Python's ``csv`` module fed one decoded line at a time. It is used
   for any segment the fast reader refuses or cannot vouch for: invalid UTF-8, NUL bytes, a
   row with too many or too few cells, a lone carriage return, unbalanced quotes, blank
   lines. It finds the exact line and column of each problem and passes every good row on.
+
+Segments are parsed and validated by a small thread pool (:data:`WORKERS`; Arrow and numpy
+release the GIL) while the main thread reads ahead at most :data:`QUEUE` segments, so
+memory stays bounded; results come back in file order.
 
 Both readers follow the same CSV dialect: RFC 4180 quoting with doubled quotes, a quote in
 the middle of an unquoted cell taken literally, ``"a"b`` read as ``ab`` (pyarrow's and
@@ -41,6 +45,7 @@ CHUNK_BYTES = 8 << 20
 SNIFF_BYTES = 4096  # how much of the file's start is looked at to tell binary data
 MAX_LINE_BYTES = 1 << 20  # a longer line without a break: binary data or a broken file
 WORKERS = 2  # segments validated at once (Arrow kernels release the GIL)
+QUEUE = 2  # segments read ahead of the consumer; each holds its columns in memory
 _BOM = b"\xef\xbb\xbf"
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _NUL = re.compile("\x00")
@@ -252,12 +257,13 @@ class _Lines:
         self._index = 0
         self._source = source
         self.count = 0  # lines handed out so far
+        self.too_long: int | None = None  # a line without a break: no more lines after it
         self.reset()
 
     def reset(self) -> None:
+        """Forget what the previous record's lines held."""
         self.bad_byte: tuple[int, int, int] | None = None  # (line offset, position, byte)
         self.nul_line: int | None = None
-        self.too_long: int | None = None
         self.quotes = 0
         self.texts: list[str] = []
 
@@ -269,6 +275,8 @@ class _Lines:
         return self
 
     def __next__(self) -> str:
+        if self.too_long is not None:
+            raise StopIteration
         if self._index < len(self._lines):
             raw = self._lines[self._index]
             self._index += 1
@@ -345,36 +353,17 @@ def read_exact(
         try:
             record = next(reader)
         except StopIteration:
-            if feed.too_long is not None:
-                error(
-                    feed.too_long,
-                    None,
-                    f"the line is longer than {MAX_LINE_BYTES} bytes without a "
-                    "line break: is this a binary file?",
-                    "binary_file",
-                )
-                batch.fatal = True
             break
         except csv.Error as exc:
             batch.rows += 1
-            if "field larger than field limit" in str(exc):
-                error(
-                    start,
-                    None,
-                    f"a quoted cell starting on this line never ends (unbalanced "
-                    f"quotes) or is longer than {csv.field_size_limit()} characters",
-                    "unbalanced_quotes",
-                )
-                batch.fatal = True
-            else:
-                error(
-                    start,
-                    None,
-                    "a lone carriage return (\\r) splits this line; line breaks "
-                    "must be \\n or \\r\\n",
-                    "invalid_line_break",
-                )
+            batch.fatal = "field larger than field limit" in str(exc)
+            error(start, None, *_csv_problem(str(exc)))
             continue
+        finally:
+            if feed.too_long is not None:
+                message = f"the line is longer than {MAX_LINE_BYTES} bytes without a line break"
+                error(feed.too_long, None, message + ": is this a binary file?", "binary_file")
+                batch.fatal = True
         if not any(record):
             if feed.first_done and source is not None:
                 break
@@ -391,6 +380,21 @@ def read_exact(
     batch.columns = _columns(good, len(labels))
     batch.lines = np.asarray(lines, np.int64)
     return batch, feed.count
+
+
+def _csv_problem(reason: str) -> tuple[str, str]:
+    """A plain message and a code for an error of the ``csv`` module."""
+    if "field larger than field limit" in reason:
+        limit = csv.field_size_limit()
+        return (
+            "a quoted cell starting on this line never ends (unbalanced quotes) or is longer "
+            f"than {limit} characters",
+            "unbalanced_quotes",
+        )
+    if "new-line character" in reason:
+        message = "a lone carriage return (\\r) splits this line; line breaks must be \\n or \\r\\n"
+        return message, "invalid_line_break"
+    return f"the row cannot be read as CSV ({reason})", "invalid_csv"
 
 
 def _cell_with(record: list[str], labels: list[str], pattern: re.Pattern[str]) -> str | None:
@@ -553,7 +557,7 @@ def iter_segments(
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="crmemu-csv") as pool:
         try:
             while True:
-                while len(pending) > 2 * WORKERS:
+                while len(pending) > QUEUE:
                     result = _result(pending.popleft())
                     yield result
                     if _fatal(result):

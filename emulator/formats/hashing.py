@@ -73,50 +73,83 @@ def combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
         return _mix(first * _K_COMBINE + second)
 
 
-class _Partitions:
-    """Sorted unique hashes in partitions by their top bits, with a count each.
+class _Run:
+    """Sorted distinct hashes, with a count each when the owner needs counts."""
 
-    Partitions bound the temporary copy made when new keys are inserted.
+    def __init__(self, counted: bool) -> None:
+        self.keys = np.zeros(0, np.uint64)
+        self.counts = np.zeros(0, np.uint32) if counted else None
+
+    def find(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each sorted hash of ``chunk`` is or would go, and whether it is there."""
+        where = np.searchsorted(self.keys, chunk)
+        found = where < len(self.keys)
+        found[found] = self.keys[where[found]] == chunk[found]
+        return where, found
+
+    def insert(self, where: np.ndarray, new: np.ndarray, added: np.ndarray) -> None:
+        """Put the sorted ``new`` hashes before positions ``where`` (a new, larger array)."""
+        slots = where + np.arange(len(new))
+        old = np.ones(len(self.keys) + len(new), bool)
+        old[slots] = False
+        keys = np.empty(len(old), np.uint64)
+        keys[slots], keys[old] = new, self.keys
+        self.keys = keys
+        if self.counts is not None:
+            counts = np.empty(len(old), np.uint32)
+            counts[slots], counts[old] = added, self.counts
+            self.counts = counts
+
+    def take(self, other: _Run) -> None:
+        """Merge ``other`` (disjoint from this run) into this one."""
+        self.insert(np.searchsorted(self.keys, other.keys), other.keys, other.counts)
+
+
+class _Partitions:
+    """Sorted distinct hashes in partitions by their top bits.
+
+    Each partition is a large run and a small one that takes a batch's new hashes and
+    joins the large run only when it reaches a quarter of its size: the large arrays are
+    rebuilt a few dozen times per file, not once per batch, which saves time and the
+    memory a fragmented heap would hold.
     """
 
-    def __init__(self) -> None:
-        self.keys = [np.zeros(0, np.uint64) for _ in range(_PARTS)]
-        self.counts = [np.zeros(0, np.uint32) for _ in range(_PARTS)]
+    def __init__(self, counted: bool) -> None:
+        self.counted = counted
+        self.runs = [(_Run(counted), _Run(counted)) for _ in range(_PARTS)]
 
     def add(self, unique: np.ndarray, added: np.ndarray) -> np.ndarray:
         """Count in the distinct sorted ``unique`` hashes, ``added`` times each; returns the
-        counts they had before."""
+        counts they had before (without counts: 1 for a hash already present)."""
         before = np.zeros(len(unique), np.int64)
         bounds = np.append(np.searchsorted(unique, _PART_STARTS), len(unique))
         for p in np.flatnonzero(np.diff(bounds)).tolist():
             lo, hi = bounds[p], bounds[p + 1]
-            chunk, keys = unique[lo:hi], self.keys[p]
-            where = np.searchsorted(keys, chunk)
-            found = where < len(keys)
-            found[found] = keys[where[found]] == chunk[found]
-            counts = self.counts[p]
-            before[lo:hi][found] = counts[where[found]]
-            counts[where[found]] += added[lo:hi][found].astype(np.uint32)
-            new = ~found
-            if new.any():
-                self.keys[p], self.counts[p] = _merge(
-                    keys, counts, where[new], chunk[new], added[lo:hi][new].astype(np.uint32)
-                )
+            chunk, more = unique[lo:hi], added[lo:hi].astype(np.uint32)
+            seen = np.zeros(len(chunk), bool)
+            for run in self.runs[p]:
+                where, found = run.find(chunk)
+                seen |= found
+                if run.counts is None:
+                    before[lo:hi][found] = 1
+                else:
+                    before[lo:hi][found] = run.counts[where[found]]
+                    run.counts[where[found]] += more[found]
+            large, small = self.runs[p]
+            if not seen.all():
+                where, _ = small.find(chunk[~seen])
+                small.insert(where, chunk[~seen], more[~seen])
+            if len(small.keys) * 4 > len(large.keys):
+                large.take(small)
+                self.runs[p] = (large, _Run(self.counted))
         return before
 
-
-def _merge(
-    keys: np.ndarray, counts: np.ndarray, where: np.ndarray, new: np.ndarray, added: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted ``keys`` with the sorted ``new`` ones inserted before positions ``where``."""
-    slots = where + np.arange(len(new))
-    old = np.ones(len(keys) + len(new), bool)
-    old[slots] = False
-    merged_keys = np.empty(len(old), np.uint64)
-    merged_counts = np.empty(len(old), np.uint32)
-    merged_keys[slots], merged_keys[old] = new, keys
-    merged_counts[slots], merged_counts[old] = added, counts
-    return merged_keys, merged_counts
+    def count_of(self, key: int) -> int:
+        for run in self.runs[key >> 60]:
+            where = int(np.searchsorted(run.keys, np.uint64(key)))
+            if where < len(run.keys) and run.keys[where] == key:
+                return 1 if run.counts is None else int(run.counts[where])
+        return 0
 
 
 def _distinct(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -135,7 +168,7 @@ class SeenKeys:
     """Which keys of a batch were already seen (earlier in the file or the batch)."""
 
     def __init__(self) -> None:
-        self._parts = _Partitions()
+        self._parts = _Partitions(counted=False)
 
     def add(self, hashes: np.ndarray) -> np.ndarray:
         """True for every occurrence of a hash after its first one in the whole file."""
@@ -154,7 +187,7 @@ class KeyCounts:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._parts = _Partitions()
+        self._parts = _Partitions(counted=True)
 
     def add(self, hashes: np.ndarray) -> list[int]:
         """Rows (of this batch) where a key's count first exceeds ``limit``."""
@@ -170,11 +203,4 @@ class KeyCounts:
 
     def total(self, hashes: np.ndarray) -> np.ndarray:
         """Current counts of the given hashes (0 when never seen)."""
-        out = np.zeros(len(hashes), np.int64)
-        part = (hashes >> np.uint64(60)).astype(np.int64)  # see _PART_STARTS
-        for i, (h, p) in enumerate(zip(hashes.tolist(), part.tolist(), strict=True)):
-            keys = self._parts.keys[p]
-            where = int(np.searchsorted(keys, np.uint64(h)))
-            if where < len(keys) and keys[where] == h:
-                out[i] = int(self._parts.counts[p][where])
-        return out
+        return np.asarray([self._parts.count_of(int(h)) for h in hashes.tolist()], np.int64)

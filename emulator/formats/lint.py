@@ -129,13 +129,17 @@ class Linter:
 
         Its result waits in ``batch.notes``; :meth:`feed` does it itself when needed.
         """
-        view = batch
+        needed = {*self.spec.id_fields, *self.spec.identifiers, "id"}
+        needed |= {self.spec.date_field, self.spec.customer_field, self.spec.client_id_field}
+        values = {name: column for name, column in batch.values.items() if name in needed}
+        lines = batch.lines
         if not batch.valid.all():
             keep = np.flatnonzero(batch.valid)
             take = pa.array(keep, pa.int64())
-            values = {name: column.take(take) for name, column in batch.values.items()}
-            view = ValidatedBatch(batch.kind, batch.lines[keep], np.ones(len(keep), bool), values)
-            view.labels = batch.labels
+            values = {name: column.take(take) for name, column in values.items()}
+            lines = batch.lines[keep]
+        view = ValidatedBatch(batch.kind, lines, np.ones(len(lines), bool), values)
+        view.labels = batch.labels
         notes = _Notes(view)
         date = self.spec.date_field
         if date and date in view.values:

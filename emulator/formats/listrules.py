@@ -160,7 +160,7 @@ class IdentifierListRule(Rule):
 
     raw_type = pa.list_(pa.string())
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         items = Items.from_cells(cells)
         verdict = self.check_items(items.flat, ctx)
         findings: list[Finding | None] = [
@@ -266,7 +266,7 @@ class GoalsRule(Rule):
 
     raw_type = pa.list_(_GOAL_TYPE)
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         items, ids, price_text = _pairs(
             cells,
             "goal_action_id",
@@ -337,7 +337,7 @@ class ProductsRule(Rule):
 
     raw_type = pa.list_(_PRODUCT_TYPE)
 
-    def _check(self, cells: pa.Array, ctx: Ctx) -> Checked:
+    def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         items, names, qty_text = _pairs(cells, "name", "qty", lambda tail: np.ones(len(tail), bool))
         missing = np.flatnonzero(~present(qty_text))
         quantities = IntRule().check(qty_text, ctx)
