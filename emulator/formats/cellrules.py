@@ -268,6 +268,15 @@ def _scalar_pass(
     return good_rows, good_values, (Finding(bad_rows, messages, code) if bad_rows else None)
 
 
+def _kept_text(cells: pa.Array, fast: str, scalar: Callable[[str], Any], code: str) -> Checked:
+    """Values kept as written: those matching the ``fast`` pattern pass, the others are
+    judged by ``scalar``; refused ones become null with a finding."""
+    _, _, finding = _scalar_pass(cells, mask(pc.match_substring_regex(cells, fast)), scalar, code)
+    if finding is None:
+        return Checked(cells)
+    return Checked(drop(cells, np.asarray(finding.rows)), [finding])
+
+
 _MONEY = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
@@ -298,11 +307,7 @@ class MoneyRule(Rule):
     """``revenue``, ``cost``, goal and offline prices: a non-negative decimal with a dot."""
 
     def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
-        fast = mask(pc.match_substring_regex(cells, r"^[0-9]{1,12}(\.[0-9]+)?$"))
-        _, _, finding = _scalar_pass(cells, fast, parse_money, "invalid_number")
-        if finding is None:
-            return Checked(cells)
-        return Checked(drop(cells, np.asarray(finding.rows)), [finding])
+        return _kept_text(cells, r"^[0-9]{1,12}(\.[0-9]+)?$", parse_money, "invalid_number")
 
     def to_python(self, values: pa.Array, ctx: Ctx) -> list[Any]:
         return [None if v is None else Decimal(v) for v in values.to_pylist()]
@@ -446,11 +451,7 @@ class CallPhoneRule(Rule):
     """``PhoneNumber`` of a call (e.g. ``+70123456789``): 10 to 15 digits, kept as sent."""
 
     def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
-        fast = mask(pc.match_substring_regex(cells, r"^\+?[0-9]{10,15}$"))
-        _, _, bad = _scalar_pass(cells, fast, _check_call_phone, "invalid_phone")
-        if bad is None:
-            return Checked(cells)
-        return Checked(drop(cells, np.asarray(bad.rows)), [bad])
+        return _kept_text(cells, r"^\+?[0-9]{10,15}$", _check_call_phone, "invalid_phone")
 
 
 @dataclass(frozen=True)

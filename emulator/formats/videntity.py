@@ -83,6 +83,20 @@ def _judge(
     return check
 
 
+def _kept_as_sent(normalize: Callable[[str], str], warning: str) -> Scalar:
+    """A scalar judge for values the service keeps as sent (spec §2.6): an error when
+    ``normalize`` refuses the value, a ``warning`` when its canonical form differs."""
+
+    def judge(raw: str) -> tuple[str, str | None]:
+        canonical = normalize(raw)
+        if canonical == raw:
+            return raw, None
+        text = warning.format(raw=raw, canonical=canonical)
+        return raw, f"{text}; the service does not repair it, so it will never match"
+
+    return judge
+
+
 def check_phones(items: pa.Array, country_code: str) -> ItemCheck:
     """Phones: errors below 10 or above 15 digits; a warning when not digits-with-country-code."""
     length = pc.utf8_length(items)
@@ -92,32 +106,30 @@ def check_phones(items: pa.Array, country_code: str) -> ItemCheck:
         trunk = pc.and_(pc.equal(length, 11), pc.starts_with(items, "8"))
         fast = pc.and_(fast, pc.invert(trunk))
 
-    def scalar(raw: str) -> tuple[str, str | None]:
-        canonical = normalize_phone(raw, country_code)
-        if canonical == raw:
-            return raw, None
-        return raw, (
-            f"phone {raw!r} is not written as Metrica matches it ({canonical}: digits with "
-            "the country code); the service does not repair it, so it will never match"
-        )
-
-    return _judge(items, mask(fast), scalar)
+    return _judge(
+        items,
+        mask(fast),
+        _kept_as_sent(
+            lambda raw: normalize_phone(raw, country_code),
+            "phone {raw!r} is not written as Metrica matches it ({canonical}: digits with "
+            "the country code)",
+        ),
+    )
 
 
 def check_emails(items: pa.Array) -> ItemCheck:
     """E-mails: an error when not an address; a warning for upper case or surrounding spaces."""
     fast = pc.and_(pc.string_is_ascii(items), pc.match_substring_regex(items, _CANONICAL_EMAIL))
 
-    def scalar(raw: str) -> tuple[str, str | None]:
-        canonical = normalize_email(raw)
-        if canonical == raw:
-            return raw, None
-        return raw, (
-            f"e-mail {raw!r} has upper-case letters or spaces ({canonical!r} is the form "
-            "Metrica matches); the service does not repair it, so it will never match"
-        )
-
-    return _judge(items, mask(fast), scalar)
+    return _judge(
+        items,
+        mask(fast),
+        _kept_as_sent(
+            normalize_email,
+            "e-mail {raw!r} has upper-case letters or spaces ({canonical!r} is the form "
+            "Metrica matches)",
+        ),
+    )
 
 
 def check_md5s(items: pa.Array) -> ItemCheck:
