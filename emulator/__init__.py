@@ -20,8 +20,8 @@ from emulator.domain import (
     RowError,
     SimpleOrder,
     StatusType,
-    UploadKind,
     Uploading,
+    UploadKind,
     Visit,
 )
 from emulator.errors import ApiError
@@ -53,8 +53,8 @@ __all__ = [
     "StatusType",
     "UploadKind",
     "Uploading",
-    "Visit",
     "VirtualClock",
+    "Visit",
     "WallClock",
     "__version__",
 ]
