@@ -237,7 +237,7 @@ def files(draw):
     return kind, records, options
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files())
 def test_csv_round_trip(case):
     kind, records, options = case
@@ -249,7 +249,7 @@ def test_csv_round_trip(case):
     assert result.rows == len(records)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(ZONES)
     .flatmap(lambda z: st.tuples(st.just(z), st.sampled_from([orders, contacts])))

@@ -140,7 +140,7 @@ def _parse(data: bytes):
 
 
 @settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(messy_files(), st.sampled_from([7, 64, 211]))
 def test_small_chunks_and_the_exact_reader_agree_with_the_fast_reader(monkeypatch, data, chunk):

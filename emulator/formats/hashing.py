@@ -2,7 +2,7 @@
 
 ``check`` must notice a repeated order id or a customer with too many orders anywhere in
 a 1 GB file without keeping millions of Python strings. Keys are hashed column-wise in
-numpy (a position-weighted sum of the bytes, then a 64-bit finaliser) and kept in 16
+numpy (a position-weighted sum of the bytes, then a 64-bit finaliser) and kept in 4
 sorted partitions, so adding a batch touches each partition once and costs about 8 bytes
 per distinct key (12 with a count). With 64-bit hashes a false "repeated id" needs a
 collision, about one chance in 10^7 for ten million distinct keys.
@@ -21,8 +21,8 @@ _WEIGHTS = np.random.default_rng(0x5EED).integers(1, 2**63, size=4096, dtype=np.
 _K_LENGTH = np.uint64(0x9E3779B97F4A7C15)
 _K_NULL = np.uint64(0xD6E8FEB86659FD93)
 _K_COMBINE = np.uint64(0xC2B2AE3D27D4EB4F)
-_PARTS = 16
-_PART_STARTS = np.arange(_PARTS, dtype=np.uint64) << np.uint64(60)  # top 4 bits
+_PARTS = 4
+_PART_STARTS = np.arange(_PARTS, dtype=np.uint64) << np.uint64(62)  # top 2 bits
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -145,23 +145,30 @@ class _Partitions:
         return before
 
     def count_of(self, key: int) -> int:
-        for run in self.runs[key >> 60]:
+        for run in self.runs[key >> 62]:
             where = int(np.searchsorted(run.keys, np.uint64(key)))
             if where < len(run.keys) and run.keys[where] == key:
                 return 1 if run.counts is None else int(run.counts[where])
         return 0
 
 
-def _distinct(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sort once: the order, where each run of equal hashes starts, the distinct hashes
-    and how often each occurs."""
-    order = np.argsort(hashes)
-    ordered = hashes[order]
-    first = np.ones(len(ordered), bool)
-    first[1:] = ordered[1:] != ordered[:-1]
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, len(ordered)))
-    return order, starts, ordered[starts], counts
+class Keys:
+    """One batch's key hashes, sorted once (in the reading threads, off the main one).
+
+    ``unique`` are the distinct hashes in order, ``counts`` how often each occurs and
+    ``first`` the earliest row of each.
+    """
+
+    def __init__(self, hashes: np.ndarray) -> None:
+        self.hashes = hashes
+        order = np.argsort(hashes)
+        ordered = hashes[order]
+        head = np.ones(len(ordered), bool)
+        head[1:] = ordered[1:] != ordered[:-1]
+        starts = np.flatnonzero(head)
+        self.unique = ordered[starts]
+        self.counts = np.diff(np.append(starts, len(ordered)))
+        self.first = np.minimum.reduceat(order, starts) if len(order) else order
 
 
 class SeenKeys:
@@ -170,15 +177,11 @@ class SeenKeys:
     def __init__(self) -> None:
         self._parts = _Partitions(counted=False)
 
-    def add(self, hashes: np.ndarray) -> np.ndarray:
+    def add(self, keys: Keys) -> np.ndarray:
         """True for every occurrence of a hash after its first one in the whole file."""
-        if not len(hashes):
-            return np.zeros(0, bool)
-        order, starts, unique, counts = _distinct(hashes)
-        before = self._parts.add(unique, counts)
-        repeat = np.ones(len(hashes), bool)
-        first_rows = np.minimum.reduceat(order, starts)  # the earliest row of each key
-        repeat[first_rows[before == 0]] = False
+        before = self._parts.add(keys.unique, keys.counts)
+        repeat = np.ones(len(keys.hashes), bool)
+        repeat[keys.first[before == 0]] = False
         return repeat
 
 
@@ -189,15 +192,12 @@ class KeyCounts:
         self.limit = limit
         self._parts = _Partitions(counted=True)
 
-    def add(self, hashes: np.ndarray) -> list[int]:
+    def add(self, keys: Keys) -> list[int]:
         """Rows (of this batch) where a key's count first exceeds ``limit``."""
-        if not len(hashes):
-            return []
-        _, _, unique, added = _distinct(hashes)
-        before = self._parts.add(unique, added)
-        crossing = np.flatnonzero((before <= self.limit) & (before + added > self.limit))
+        before = self._parts.add(keys.unique, keys.counts)
+        crossing = np.flatnonzero((before <= self.limit) & (before + keys.counts > self.limit))
         return [
-            int(np.flatnonzero(hashes == unique[u])[self.limit - int(before[u])])
+            int(np.flatnonzero(keys.hashes == keys.unique[u])[self.limit - int(before[u])])
             for u in crossing.tolist()
         ]
 

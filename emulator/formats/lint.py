@@ -32,7 +32,14 @@ from emulator.domain import RowError, Severity, UploadKind
 from emulator.formats.arrowbits import present, take_strings
 from emulator.formats.cellrules import Family, show
 from emulator.formats.fields import SPECS
-from emulator.formats.hashing import KeyCounts, SeenKeys, combine, hash_numbers, hash_strings
+from emulator.formats.hashing import (
+    KeyCounts,
+    Keys,
+    SeenKeys,
+    combine,
+    hash_numbers,
+    hash_strings,
+)
 from emulator.formats.limits import LINK_WINDOW_DAYS, MAX_ORDERS_PER_CUSTOMER
 from emulator.formats.options import FormatOptions
 from emulator.formats.validate import ValidatedBatch, make_ctx
@@ -68,10 +75,10 @@ class _Notes:
         self.old = empty
         self.no_id = empty
         self.keyed = empty
-        self.keys: np.ndarray | None = None
+        self.keys: Keys | None = None
         self.customers: pa.Array | None = None
         self.customer_rows = empty
-        self.customer_keys: np.ndarray | None = None
+        self.customer_keys: Keys | None = None
         self.with_client_id = 0
 
 
@@ -156,12 +163,12 @@ class Linter:
                 key = combine(key, _hash(view.values[name]))
                 sent |= present(view.values[name])
             notes.keyed = np.flatnonzero(sent)
-            notes.keys = key[notes.keyed]
+            notes.keys = Keys(key[notes.keyed])
         customers = self._customers(view)
         if customers is not None:
             notes.customers = customers
             notes.customer_rows = np.flatnonzero(present(customers))
-            notes.customer_keys = _hash(customers)[notes.customer_rows]
+            notes.customer_keys = Keys(_hash(customers)[notes.customer_rows])
         client_ids = self.spec.client_id_field
         if client_ids and client_ids in view.values:
             notes.with_client_id = int(present(view.values[client_ids]).sum())
@@ -250,8 +257,10 @@ class Linter:
         return customers
 
     def _count_customers(self, batch: ValidatedBatch, notes: _Notes) -> None:
-        rows, hashes = notes.customer_rows, notes.customer_keys
-        for row in self.customers.add(hashes):
+        rows, keys = notes.customer_rows, notes.customer_keys
+        assert keys is not None
+        hashes = keys.hashes
+        for row in self.customers.add(keys):
             name = take_strings(notes.customers, rows[[row]])[0]
             self.heavy.setdefault(int(hashes[row]), (name, int(batch.lines[rows[row]])))
 

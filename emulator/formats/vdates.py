@@ -135,7 +135,9 @@ def _byte_rows(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.
         out[:width] = data[first : first + width * len(starts)].reshape(-1, width).T
         return out
     padded = np.concatenate([data, np.zeros(_WIDTH, np.uint8)])
-    return padded[starts[None, :] + np.arange(_WIDTH)[:, None]]
+    for k in range(_WIDTH):  # row by row: no (19, n) index matrix
+        out[k] = padded[starts + k]
+    return out
 
 
 class ZoneOffsets:
