@@ -24,6 +24,8 @@ import pyarrow.compute as pc
 
 from emulator.formats.arrowbits import mask, take_strings
 from emulator.identity import (
+    MAX_PHONE_DIGITS,
+    MIN_PHONE_DIGITS,
     IdentityError,
     normalize_email,
     normalize_md5,
@@ -55,12 +57,17 @@ Scalar = Callable[[str], tuple[Any, str | None]]
 
 
 def _judge(
-    texts: pa.Array, fast: np.ndarray, scalar: Scalar, fast_values: pa.Array | None = None
+    texts: pa.Array,
+    fast: np.ndarray,
+    scalar: Scalar,
+    fast_values: pa.Array | None = None,
+    warnings: dict[int, str] | None = None,
 ) -> ItemCheck:
-    """Fast-accepted items keep ``fast_values`` (default: the text); the rest go to ``scalar``."""
+    """Fast-accepted items keep ``fast_values`` (default: the text), with the ``warnings``
+    already found for some of them; the rest go to ``scalar``."""
     values = texts if fast_values is None else fast_values
     rest = np.flatnonzero(~fast)
-    check = ItemCheck(values=values, ok=fast.copy())
+    check = ItemCheck(values=values, ok=fast.copy(), warnings=dict(warnings or {}))
     if len(rest) == 0:
         return check
     replaced: list[Any] = []
@@ -89,32 +96,67 @@ def _kept_as_sent(normalize: Callable[[str], str], warning: str) -> Scalar:
 
     def judge(raw: str) -> tuple[str, str | None]:
         canonical = normalize(raw)
-        if canonical == raw:
-            return raw, None
-        text = warning.format(raw=raw, canonical=canonical)
-        return raw, f"{text}; the service does not repair it, so it will never match"
+        return raw, None if canonical == raw else _warned(warning, raw, canonical)
 
     return judge
 
 
-def check_phones(items: pa.Array, country_code: str) -> ItemCheck:
-    """Phones: errors below 10 or above 15 digits; a warning when not digits-with-country-code."""
-    length = pc.utf8_length(items)
-    fast = pc.and_(pc.string_is_ascii(items), pc.utf8_is_digit(items))
-    fast = pc.and_(fast, pc.and_(pc.greater_equal(length, 11), pc.less_equal(length, 15)))
-    if country_code == "7":  # an 11-digit 8XXXXXXXXXX is a Russian trunk-prefixed number
-        trunk = pc.and_(pc.equal(length, 11), pc.starts_with(items, "8"))
-        fast = pc.and_(fast, pc.invert(trunk))
+def _warned(warning: str, raw: str, canonical: str) -> str:
+    text = warning.format(raw=raw, canonical=canonical)
+    return f"{text}; the service does not repair it, so it will never match"
 
-    return _judge(
-        items,
-        mask(fast),
-        _kept_as_sent(
-            lambda raw: normalize_phone(raw, country_code),
-            "phone {raw!r} is not written as Metrica matches it ({canonical}: digits with "
-            "the country code)",
+
+_PHONE_WARNING = (
+    "phone {raw!r} is not written as Metrica matches it ({canonical}: digits with the country code)"
+)
+
+
+def check_phones(items: pa.Array, country_code: str) -> ItemCheck:
+    """Phones: errors below 10 or above 15 digits; a warning when not digits-with-country-code.
+
+    Besides the canonical shape, ASCII phones in a local format (``8 (999) 555-11-11``)
+    are recognised column-wise too, since a CRM export often writes every phone so.
+    """
+    length = pc.utf8_length(items)
+    ascii_ = mask(pc.string_is_ascii(items))
+    fast = mask(pc.utf8_is_digit(items)) & ascii_
+    fast &= mask(pc.and_(pc.greater_equal(length, 11), pc.less_equal(length, 15)))
+    if country_code == "7":  # an 11-digit 8XXXXXXXXXX is a Russian trunk-prefixed number
+        fast &= ~mask(pc.and_(pc.equal(length, 11), pc.starts_with(items, "8")))
+    local = np.flatnonzero(ascii_ & ~fast)
+    judge = _kept_as_sent(lambda raw: normalize_phone(raw, country_code), _PHONE_WARNING)
+    warnings: dict[int, str] = {}
+    if len(local):
+        raws = items.take(pa.array(local))
+        canonical, usable = _canonical_phones(raws, country_code)
+        for index, raw, text in zip(
+            local[usable].tolist(),
+            take_strings(raws, np.flatnonzero(usable)),
+            take_strings(canonical, np.flatnonzero(usable)),
+            strict=True,
+        ):
+            warnings[index] = _warned(_PHONE_WARNING, raw, text)
+        fast[local[usable]] = True
+    return _judge(items, fast, judge, warnings=warnings)
+
+
+def _canonical_phones(raws: pa.Array, country_code: str) -> tuple[pa.Array, np.ndarray]:
+    """:func:`emulator.identity.normalize_phone` for ASCII phones, column-wise: the digits
+    with the country code, and whether the digit count (10 to 15) makes a phone at all."""
+    digits = pc.replace_substring_regex(raws, "[^0-9]+", "")
+    count = pc.utf8_length(digits).to_numpy(zero_copy_only=False)
+    national = pa.array(count == 10)
+    trunk = (count == 11) & mask(pc.starts_with(digits, "8")) & (country_code == "7")
+    canonical = pc.if_else(
+        national,
+        pc.binary_join_element_wise(country_code, digits, ""),
+        pc.if_else(
+            pa.array(trunk),
+            pc.binary_join_element_wise("7", pc.utf8_slice_codeunits(digits, 1), ""),
+            digits,
         ),
     )
+    return canonical, (count >= MIN_PHONE_DIGITS) & (count <= MAX_PHONE_DIGITS)
 
 
 def check_emails(items: pa.Array) -> ItemCheck:
