@@ -40,6 +40,20 @@ def test_each_warning_from_a_minimal_file(tmp_path, capsys, rows, code):
     assert codes(out) == [code]
 
 
+@pytest.mark.parametrize(
+    ("rows", "code"),
+    [
+        ("1,buy,1706745600\n", "order_too_old"),  # 2024-02-01: a month before --now
+        ("1,buy,1709200000\n1,buy,1709200000\n", "repeated_id"),
+    ],
+)
+def test_offline_conversion_warnings(tmp_path, capsys, rows, code):
+    status, out = check(
+        tmp_path, capsys, "ClientId,Target,DateTime\n" + rows, kind="offline_conversions"
+    )
+    assert status == 0 and codes(out) == [code]
+
+
 def test_more_than_100000_orders_for_one_customer(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(lint, "MAX_ORDERS_PER_CUSTOMER", 2)
     rows = "".join(f"o{n},29.02.2024 10:00,c1,{n},,\n" for n in range(1, 5))
