@@ -159,6 +159,32 @@ def outcome_strip(
     ax.set_ylim(-0.6, len(rows) - 0.4)
 
 
+STEP = 5 / 60
+"""Hours between neighbouring orders in the strips around the 21-day mark (five minutes)."""
+
+
+def around_21_days(
+    hours: np.ndarray, lead: timedelta, rules: RuleSet = DEFAULTS
+) -> list[DecisionCode]:
+    """Outcomes of orders uploaded 21 days plus ``hours`` after their creation, each by a
+    visitor whose visit started ``lead`` before the order."""
+    delays = [21 * DAY + timedelta(hours=float(h)) for h in hours]
+    return link_outcomes(delays, [lead] * len(delays), rules)
+
+
+def edge_figure(
+    rows: Sequence[tuple[str, np.ndarray, Sequence[DecisionCode]]], xlabel: str, title: str
+) -> None:
+    """The outcome strips around the 21-day mark (x in hours, 0 = the mark)."""
+    _, ax = plt.subplots(figsize=(10, 2.6))
+    outcome_strip(ax, rows, width=STEP)
+    ax.axvline(0, color="black", linestyle="--", linewidth=1)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    legend_outside(ax, (LINKED, NO_VISIT, TOO_OLD))
+    plt.show()
+
+
 def legend_outside(ax: plt.Axes, codes: Sequence[DecisionCode]) -> None:
     """A legend of decision codes right of the axes, out of the data's way."""
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[c]) for c in codes]
@@ -216,21 +242,15 @@ for day in range(18, 24):
 # the order, shows the hand-over from one limit to the other:
 
 # %%
-STEP = 5 / 60  # hours
 edge_hours = np.arange(-8, 4 + STEP / 2, STEP)  # around the 21-day mark, every 5 minutes
-edge_delays = [21 * DAY + timedelta(hours=float(h)) for h in edge_hours]
-strip_rows = []
-for lead, label in ((timedelta(minutes=30), "30 min"), (timedelta(hours=3), "3 h")):
-    strip_codes = link_outcomes(edge_delays, [lead] * len(edge_delays))
-    strip_rows.append((f"visit {label} before the order", edge_hours, strip_codes))
-
-fig, ax = plt.subplots(figsize=(10, 2.6))
-outcome_strip(ax, strip_rows, width=STEP)
-ax.axvline(0, color="black", linestyle="--", linewidth=1)
-ax.set_xlabel("hours after the order turned 21 days old (at processing)")
-ax.set_title("The two 21-day limits at the edge")
-legend_outside(ax, (LINKED, NO_VISIT, TOO_OLD))
-plt.show()
+edge_figure(
+    [
+        (f"visit {label} before the order", edge_hours, around_21_days(edge_hours, lead))
+        for lead, label in ((timedelta(minutes=30), "30 min"), (3 * HOUR, "3 h"))
+    ],
+    xlabel="hours after the order turned 21 days old (at processing)",
+    title="The two 21-day limits at the edge",
+)
 
 # %% [markdown]
 # The engine's decision log says which rule decided each order, in its own words. Here is one
@@ -393,22 +413,20 @@ for decision in late.order(COUNTER, "o99").decisions:
 
 # %%
 sent_hours = np.arange(-6, 2 + STEP / 2, STEP)  # 6 h before the 21st day to 2 h after
-delay_rows = []
-for seconds in (0, 7200):
-    delay_codes = link_outcomes(
-        [21 * DAY + timedelta(hours=float(h)) for h in sent_hours],
-        [timedelta(minutes=30)] * len(sent_hours),
-        RuleSet(processing_delay_seconds=seconds),
-    )
-    delay_rows.append((f"processed {seconds // 3600} h after sending", sent_hours, delay_codes))
-
-fig, ax = plt.subplots(figsize=(10, 2.6))
-outcome_strip(ax, delay_rows, width=STEP)
-ax.axvline(0, color="black", linestyle="--", linewidth=1)
-ax.set_xlabel("hours between sending and the order's 21st day (negative: sent before it)")
-ax.set_title("A two-hour processing delay moves the cliff two hours earlier")
-legend_outside(ax, (LINKED, NO_VISIT, TOO_OLD))
-plt.show()
+edge_figure(
+    [
+        (
+            f"processed {seconds // 3600} h after sending",
+            sent_hours,
+            around_21_days(
+                sent_hours, timedelta(minutes=30), RuleSet(processing_delay_seconds=seconds)
+            ),
+        )
+        for seconds in (0, 7200)
+    ],
+    xlabel="hours between sending and the order's 21st day (negative: sent before it)",
+    title="A two-hour processing delay moves the cliff two hours earlier",
+)
 
 # %% [markdown]
 # A pipeline that waits until the last day to send its orders loses the ones whose age
