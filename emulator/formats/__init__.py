@@ -13,6 +13,22 @@ The public surface (see ``__all__``):
 ``None`` in a record always means "not sent" (an empty CSV cell, a missing or null JSON
 key); see :mod:`emulator.formats.api` for the full reading semantics and
 :mod:`emulator.formats.limits` for every field limit and the assumptions behind them.
+
+Choices where the docs are silent or disagree (spec §0.1), each stated where it is made:
+
+- A3: ``CANCELED`` is read as ``CANCELLED`` in status mappings (:mod:`.statuses`); order
+  rows keep ``order_status`` as sent, for the engine to interpret.
+- A4: unknown columns are ignored with a warning by default (:class:`UnknownColumns`).
+- A6: ``attribute_values`` in JSON may be an object, a list of objects or a list of pairs;
+  records hold sorted ``(name, value)`` pairs (:mod:`.jsonread`).
+- A7/A8/A10: ClientIDs as strings or numbers, ``products`` as an object, and
+  ``goal_action_ids`` as a list or a single string are all accepted.
+- A12: a simple-orders file without ``id`` is read, with a warning.
+- A21: MD5 hashes in upper case are accepted and lower-cased.
+- ``goals`` items are split at their last colon when what follows looks like a price
+  (:mod:`.listrules`); phones and e-mails are kept as sent, with a warning when they are
+  not in the form Metrica matches (:mod:`.videntity`).
+- Ids without a documented maximum length are limited to 255 characters, any cell to 4096.
 """
 
 from emulator.dates import EndOfDay
