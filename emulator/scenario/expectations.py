@@ -8,7 +8,13 @@ from typing import Any
 from emulator.scenario.spec import Expectation
 
 MISSING = object()
-COUNT_TABLES = ("lost.", "goals.expected.", "goals.fired.", "linkage.correct_links_by_key.")
+COUNT_TABLES = (
+    "lost.",
+    "lost_share.",
+    "goals.expected.",
+    "goals.fired.",
+    "linkage.correct_links_by_key.",
+)
 """Tables that list only what happened: an absent key there is a count of 0."""
 
 

@@ -112,6 +112,7 @@ def scorecard(
             outcome[deal] = codes[-1] if codes else "NOT_LINKED"
     correct = sum(1 for v in outcome.values() if v == "LINKED")
     deals = len(truth)
+    lost = Counter(v for v in outcome.values() if v != "LINKED")
     card: dict[str, Any] = {
         "orders": {
             "crm": deals,
@@ -127,7 +128,8 @@ def scorecard(
             "by_channel": _breakdown(truth, outcome, lambda r: r["lead_channel"]),
             "correct_links_by_key": dict(sorted(correct_by.items())),
         },
-        "lost": dict(sorted(Counter(v for v in outcome.values() if v != "LINKED").items())),
+        "lost": dict(sorted(lost.items())),
+        "lost_share": {reason: _rate(n, deals) for reason, n in sorted(lost.items())},
         "duplicates": sum(max(len(group) - 1, 0) for group in by_deal.values()) + unmatched,
         "create_date_conflicts": sum(1 for o in orders if "CREATE_DATE_CONFLICT" in o["decisions"]),
         "goals": {
