@@ -58,6 +58,11 @@ def refused(api, method: str, path: str, **kwargs) -> dict:
     return body
 
 
+def refused_upload(api, **kwargs) -> dict:
+    """A simple-orders upload with ``merge_mode=SAVE`` that must be refused."""
+    return refused(api, "POST", SIMPLE, params={"merge_mode": "SAVE"}, **kwargs)
+
+
 def error_type(body: dict) -> str:
     return body["errors"][0]["error_type"]
 
@@ -70,9 +75,7 @@ def test_a_valid_file_of_exactly_the_limit_is_stored(api):
 
 
 def test_a_file_one_byte_over_the_limit_is_refused(api):
-    body = refused(
-        api, "POST", SIMPLE, params={"merge_mode": "SAVE"}, files={"file": VALID + b"\n"}
-    )
+    body = refused_upload(api, files={"file": VALID + b"\n"})
     assert body["code"] == 400
     assert error_type(body) == "invalid_uploading"
     assert str(LIMIT) in body["message"]
@@ -91,7 +94,7 @@ def test_merge_mode_missing_or_wrong(api, params, expected):
 
 
 def test_missing_file_part(api):
-    body = refused(api, "POST", SIMPLE, params={"merge_mode": "SAVE"}, files={"document": VALID})
+    body = refused_upload(api, files={"document": VALID})
     assert (body["code"], error_type(body)) == (400, "missing_parameter")
     assert body["errors"][0]["location"] == "file"
 
@@ -107,18 +110,13 @@ def test_missing_file_part(api):
 )
 def test_malformed_multipart(api, payload):
     headers = {"Content-Type": "multipart/form-data; boundary=XYZ"}
-    body = refused(
-        api, "POST", SIMPLE, params={"merge_mode": "SAVE"}, data=payload, headers=headers
-    )
+    body = refused_upload(api, data=payload, headers=headers)
     assert (body["code"], error_type(body)) == (400, "invalid_uploading")
 
 
 def test_csv_sent_without_multipart(api):
-    body = refused(
+    body = refused_upload(
         api,
-        "POST",
-        SIMPLE,
-        params={"merge_mode": "SAVE"},
         data=VALID,
         headers={"Content-Type": "text/csv"},
     )
@@ -127,11 +125,8 @@ def test_csv_sent_without_multipart(api):
 
 def test_non_utf8_file(api):
     latin = "id,create_date_time,client_ids,order_status\nпервый,10.01.2024,1,PAID\n"
-    body = refused(
+    body = refused_upload(
         api,
-        "POST",
-        SIMPLE,
-        params={"merge_mode": "SAVE"},
         files={"file": latin.encode("cp1251")},
     )
     assert (body["code"], error_type(body)) == (400, "invalid_uploading")
@@ -140,7 +135,7 @@ def test_non_utf8_file(api):
 
 def test_bad_row_lists_line_column_and_stores_nothing(api):
     bad = b"id,create_date_time,client_ids\nx,32.13.2024,1\n"
-    body = refused(api, "POST", SIMPLE, params={"merge_mode": "SAVE"}, files={"file": bad})
+    body = refused_upload(api, files={"file": bad})
     assert (body["code"], error_type(body)) == (400, "invalid_uploading")
     assert body["errors"][0]["location"] == "line 2, column create_date_time"
 

@@ -76,64 +76,6 @@ async def upload_simple_orders(
     )
 
 
-@router.post("/data/orders/csv", dependencies=[WRITE], openapi_extra=MULTIPART_FILE)
-async def upload_orders_csv(
-    request: Request,
-    counterId: CounterId,
-    merge_mode: str | None = MERGE_MODE,
-    columns_mapping: str | None = COLUMNS_MAPPING,
-    delimiter_type: str | None = DELIMITER,
-) -> dict[str, Any]:
-    """uploadOrders (§4.2)."""
-    emu = context(request).emulator
-    return await _csv(
-        request,
-        counterId,
-        lambda f: emu.upload_orders_csv(counterId, f, merge_mode, columns_mapping, delimiter_type),
-    )
-
-
-@router.post("/data/orders/json", dependencies=[WRITE], openapi_extra=list_body("orders"))
-async def upload_orders_json(
-    request: Request, counterId: CounterId, merge_mode: str | None = MERGE_MODE
-) -> dict[str, Any]:
-    """uploadOrdersJson_1 (§4.3)."""
-    emu = context(request).emulator
-    return await _json(
-        request, counterId, lambda body: emu.upload_orders_json(counterId, body, merge_mode)
-    )
-
-
-@router.post("/data/contacts/csv", dependencies=[WRITE], openapi_extra=MULTIPART_FILE)
-async def upload_contacts_csv(
-    request: Request,
-    counterId: CounterId,
-    merge_mode: str | None = MERGE_MODE,
-    columns_mapping: str | None = COLUMNS_MAPPING,
-    delimiter_type: str | None = DELIMITER,
-) -> dict[str, Any]:
-    """uploadContacts (§4.4)."""
-    emu = context(request).emulator
-    return await _csv(
-        request,
-        counterId,
-        lambda f: emu.upload_contacts_csv(
-            counterId, f, merge_mode, columns_mapping, delimiter_type
-        ),
-    )
-
-
-@router.post("/data/contacts/json", dependencies=[WRITE], openapi_extra=list_body("contacts"))
-async def upload_contacts_json(
-    request: Request, counterId: CounterId, merge_mode: str | None = MERGE_MODE
-) -> dict[str, Any]:
-    """uploadContactJson_1 (§4.5)."""
-    emu = context(request).emulator
-    return await _json(
-        request, counterId, lambda body: emu.upload_contacts_json(counterId, body, merge_mode)
-    )
-
-
 def legacy_body(key: str) -> dict[str, Any]:
     """A multipart ``file`` or a JSON ``{"<key>": [...]}`` body on one route."""
     content = {
@@ -143,36 +85,67 @@ def legacy_body(key: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": content}}
 
 
-@router.post("/data/orders", dependencies=[WRITE], openapi_extra=legacy_body("orders"))
-async def upload_orders_legacy(
-    request: Request,
-    counterId: CounterId,
-    merge_mode: str | None = MERGE_MODE,
-    columns_mapping: str | None = COLUMNS_MAPPING,
-    delimiter_type: str | None = DELIMITER,
-) -> dict[str, Any]:
-    """Legacy alias: CSV (multipart) or JSON by content type."""
-    if media_type(request) == MULTIPART:
-        return await upload_orders_csv(
-            request, counterId, merge_mode, columns_mapping, delimiter_type
+def _entity_routes(kind: str, csv_doc: str, json_doc: str) -> None:
+    """``data/<kind>/csv``, ``data/<kind>/json`` and the legacy ``data/<kind>`` (orders or
+    contacts: the same parameters, the engine's ``upload_<kind>_csv``/``_json``)."""
+
+    async def upload_csv(
+        request: Request,
+        counterId: CounterId,
+        merge_mode: str | None = MERGE_MODE,
+        columns_mapping: str | None = COLUMNS_MAPPING,
+        delimiter_type: str | None = DELIMITER,
+    ) -> dict[str, Any]:
+        upload = getattr(context(request).emulator, f"upload_{kind}_csv")
+        return await _csv(
+            request,
+            counterId,
+            lambda f: upload(counterId, f, merge_mode, columns_mapping, delimiter_type),
         )
-    return await upload_orders_json(request, counterId, merge_mode)
+
+    async def upload_json(
+        request: Request, counterId: CounterId, merge_mode: str | None = MERGE_MODE
+    ) -> dict[str, Any]:
+        upload = getattr(context(request).emulator, f"upload_{kind}_json")
+        return await _json(request, counterId, lambda body: upload(counterId, body, merge_mode))
+
+    async def upload_legacy(
+        request: Request,
+        counterId: CounterId,
+        merge_mode: str | None = MERGE_MODE,
+        columns_mapping: str | None = COLUMNS_MAPPING,
+        delimiter_type: str | None = DELIMITER,
+    ) -> dict[str, Any]:
+        if media_type(request) == MULTIPART:
+            return await upload_csv(request, counterId, merge_mode, columns_mapping, delimiter_type)
+        return await upload_json(request, counterId, merge_mode)
+
+    for path, endpoint, body, summary in (
+        (f"/data/{kind}/csv", upload_csv, MULTIPART_FILE, csv_doc),
+        (f"/data/{kind}/json", upload_json, list_body(kind), json_doc),
+        (f"/data/{kind}", upload_legacy, legacy_body(kind), "Legacy alias: CSV or JSON"),
+    ):
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=["POST"],
+            dependencies=[WRITE],
+            openapi_extra=body,
+            summary=summary,
+            name=f"{endpoint.__name__}_{kind}",
+        )
 
 
-@router.post("/data/contacts", dependencies=[WRITE], openapi_extra=legacy_body("contacts"))
-async def upload_contacts_legacy(
-    request: Request,
-    counterId: CounterId,
-    merge_mode: str | None = MERGE_MODE,
-    columns_mapping: str | None = COLUMNS_MAPPING,
-    delimiter_type: str | None = DELIMITER,
+_entity_routes("orders", "uploadOrders (§4.2)", "uploadOrdersJson_1 (§4.3)")
+_entity_routes("contacts", "uploadContacts (§4.4)", "uploadContactJson_1 (§4.5)")
+
+
+async def _schema_write(
+    request: Request, write: Callable[[Any], None], read: Callable[..., Any] = read_json
 ) -> dict[str, Any]:
-    """Legacy alias: CSV (multipart) or JSON by content type."""
-    if media_type(request) == MULTIPART:
-        return await upload_contacts_csv(
-            request, counterId, merge_mode, columns_mapping, delimiter_type
-        )
-    return await upload_contacts_json(request, counterId, merge_mode)
+    """Read the JSON body, hand it to the engine, answer ``{"success": true}``."""
+    await off_loop(write, await read(request, context(request).settings))
+    return SUCCESS
 
 
 STATUS_ITEM = {
@@ -194,10 +167,10 @@ STATUS_ITEM = {
 )
 async def map_order_statuses(request: Request, counterId: CounterId) -> dict[str, Any]:
     """mapOrderStatuses (§4.6): an upsert by status id."""
-    api = context(request)
-    body = await read_json_object(request, api.settings)
-    await off_loop(api.emulator.map_order_statuses, counterId, body)
-    return SUCCESS
+    emu = context(request).emulator
+    return await _schema_write(
+        request, lambda body: emu.map_order_statuses(counterId, body), read_json_object
+    )
 
 
 @router.get("/schema/order_statuses", dependencies=[READ])
@@ -215,10 +188,10 @@ async def create_attributes(
     entity_subtype: str | None = ENTITY_SUBTYPE,
 ) -> dict[str, Any]:
     """createAttributes (§4.7)."""
-    api = context(request)
-    body = await read_json(request, api.settings)
-    await off_loop(api.emulator.create_attributes, counterId, entity_type, body)
-    return SUCCESS
+    emu = context(request).emulator
+    return await _schema_write(
+        request, lambda body: emu.create_attributes(counterId, entity_type, body)
+    )
 
 
 @router.get("/schema/attributes", dependencies=[READ])
@@ -247,10 +220,8 @@ PRODUCTS_BODY = json_body(
 @router.post("/schema/products", dependencies=[WRITE], openapi_extra=PRODUCTS_BODY)
 async def create_products(request: Request, counterId: CounterId) -> dict[str, Any]:
     """createProducts (§4.8)."""
-    api = context(request)
-    body = await read_json(request, api.settings)
-    await off_loop(api.emulator.create_products, counterId, body)
-    return SUCCESS
+    emu = context(request).emulator
+    return await _schema_write(request, lambda body: emu.create_products(counterId, body))
 
 
 @router.get("/schema/types", dependencies=[READ])

@@ -69,90 +69,53 @@ async def upload_calls(
     return {"uploading": offline_uploading(meta)}
 
 
-def _list(request: Request, counter_id: int, limit: int, offset: int, calls: bool):
-    metas = context(request).emulator.offline_uploadings(counter_id, limit, offset, calls)
-    return {"uploadings": [offline_uploading(m) for m in metas]}
+def _family_routes(prefix: str, calls: bool, what: str) -> None:
+    """The list, get-by-id and legacy threshold routes of offline conversions (``prefix``
+    empty) or of calls (``calls_``): the same shapes over the engine's two families."""
+
+    def list_uploadings(
+        request: Request, counterId: CounterId, limit: int = LIMIT, offset: int = OFFSET
+    ) -> dict[str, Any]:
+        metas = context(request).emulator.offline_uploadings(counterId, limit, offset, calls)
+        return {"uploadings": [offline_uploading(m) for m in metas]}
+
+    def get_uploading(request: Request, counterId: CounterId, id: int) -> dict[str, Any]:
+        meta = context(request).emulator.offline_uploading(counterId, id, calls)
+        return {"uploading": offline_uploading(meta)}
+
+    def enable_threshold(request: Request, counterId: CounterId) -> dict[str, Any]:
+        context(request).emulator.set_extended_threshold(counterId, True, calls)
+        return SUCCESS
+
+    def disable_threshold(request: Request, counterId: CounterId) -> dict[str, Any]:
+        context(request).emulator.set_extended_threshold(counterId, False, calls)
+        return SUCCESS
+
+    def visit_join_threshold(request: Request, counterId: CounterId) -> dict[str, Any]:
+        found = context(request).emulator.visit_join_threshold(counterId, calls)
+        enabled_at = found["enabled_at"]
+        return {
+            "date": iso_utc(found["date"]),
+            "extended_threshold": found["extended_threshold"],
+            "enabled_at": None if enabled_at is None else iso_utc(enabled_at),
+        }
+
+    for method, path, endpoint, access, summary in (
+        ("GET", "uploadings", list_uploadings, READ, f"{what} uploadings, oldest first"),
+        ("GET", "uploading/{id}", get_uploading, READ, f"One {what} uploading"),
+        ("POST", "extended_threshold", enable_threshold, WRITE, "Legacy: extended period on"),
+        ("DELETE", "extended_threshold", disable_threshold, WRITE, "Legacy: extended period off"),
+        ("GET", "visit_join_threshold", visit_join_threshold, READ, "Legacy: earliest visit"),
+    ):
+        router.add_api_route(
+            f"/{prefix}{path}",
+            endpoint,
+            methods=[method],
+            dependencies=[access],
+            summary=f"{summary} (§7.4-§7.7)",
+            name=f"{endpoint.__name__}_{what}",
+        )
 
 
-def _one(request: Request, counter_id: int, uploading_id: int, calls: bool):
-    meta = context(request).emulator.offline_uploading(counter_id, uploading_id, calls)
-    return {"uploading": offline_uploading(meta)}
-
-
-@router.get("/uploadings", dependencies=[READ])
-def uploadings(
-    request: Request, counterId: CounterId, limit: int = LIMIT, offset: int = OFFSET
-) -> dict[str, Any]:
-    """findAll_1 (§7.4)."""
-    return _list(request, counterId, limit, offset, calls=False)
-
-
-@router.get("/uploading/{id}", dependencies=[READ])
-def uploading_by_id(request: Request, counterId: CounterId, id: int) -> dict[str, Any]:
-    """findById_1 (§7.5)."""
-    return _one(request, counterId, id, calls=False)
-
-
-@router.get("/calls_uploadings", dependencies=[READ])
-def calls_uploadings(
-    request: Request, counterId: CounterId, limit: int = LIMIT, offset: int = OFFSET
-) -> dict[str, Any]:
-    """Calls uploadings (§7.6, §7.7)."""
-    return _list(request, counterId, limit, offset, calls=True)
-
-
-@router.get("/calls_uploading/{id}", dependencies=[READ])
-def calls_uploading_by_id(request: Request, counterId: CounterId, id: int) -> dict[str, Any]:
-    """One calls uploading (§7.6, §7.7)."""
-    return _one(request, counterId, id, calls=True)
-
-
-def _switch(request: Request, counter_id: int, enabled: bool, calls: bool) -> dict[str, Any]:
-    context(request).emulator.set_extended_threshold(counter_id, enabled, calls)
-    return SUCCESS
-
-
-def _threshold(request: Request, counter_id: int, calls: bool) -> dict[str, Any]:
-    found = context(request).emulator.visit_join_threshold(counter_id, calls)
-    enabled_at = found["enabled_at"]
-    return {
-        "date": iso_utc(found["date"]),
-        "extended_threshold": found["extended_threshold"],
-        "enabled_at": None if enabled_at is None else iso_utc(enabled_at),
-    }
-
-
-@router.post("/extended_threshold", dependencies=[WRITE])
-def enable_extended_threshold(request: Request, counterId: CounterId) -> dict[str, Any]:
-    """Legacy enableExtendedThreshold (§7.6)."""
-    return _switch(request, counterId, True, calls=False)
-
-
-@router.delete("/extended_threshold", dependencies=[WRITE])
-def disable_extended_threshold(request: Request, counterId: CounterId) -> dict[str, Any]:
-    """Legacy disableExtendedThreshold (§7.6)."""
-    return _switch(request, counterId, False, calls=False)
-
-
-@router.get("/visit_join_threshold", dependencies=[READ])
-def visit_join_threshold(request: Request, counterId: CounterId) -> dict[str, Any]:
-    """Legacy getVisitJoinThreshold (§7.6)."""
-    return _threshold(request, counterId, calls=False)
-
-
-@router.post("/calls_extended_threshold", dependencies=[WRITE])
-def enable_calls_extended_threshold(request: Request, counterId: CounterId) -> dict[str, Any]:
-    """Legacy enableCallsExtendedThreshold (§7.6)."""
-    return _switch(request, counterId, True, calls=True)
-
-
-@router.delete("/calls_extended_threshold", dependencies=[WRITE])
-def disable_calls_extended_threshold(request: Request, counterId: CounterId) -> dict[str, Any]:
-    """Legacy disableCallsExtendedThreshold (§7.6)."""
-    return _switch(request, counterId, False, calls=True)
-
-
-@router.get("/calls_visit_join_threshold", dependencies=[READ])
-def calls_visit_join_threshold(request: Request, counterId: CounterId) -> dict[str, Any]:
-    """Legacy getCallsVisitJoinThreshold (§7.6)."""
-    return _threshold(request, counterId, calls=True)
+_family_routes("", calls=False, what="offline")
+_family_routes("calls_", calls=True, what="calls")
