@@ -180,7 +180,9 @@ class RuleSet:
         }
 
     def replace(self, **changes: Any) -> RuleSet:
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes``, checked and converted like :meth:`from_mapping` (so
+        ``create_date_conflict="overwrite"`` becomes the enum, and a typo is an error)."""
+        return RuleSet.from_mapping({**self.to_mapping(), **changes})
 
 
 def _coerce(name: str, raw: Any, default: Any) -> Any:
