@@ -209,6 +209,11 @@ def _drop_blank_rows(
     return [pc.filter(c, keep) for c in columns], lines[~blank]
 
 
+def _single(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array (a segment is one block, so one chunk: no copy)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def read_fast(
     segment: bytes, first_line: int, names: list[str], delimiter: str, lines_in_segment: int
 ) -> RawBatch | None:
@@ -227,7 +232,7 @@ def read_fast(
             table = _arrow_read(segment, names, delimiter, newlines=True)
     except pa.ArrowException:
         return None
-    columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    columns = [_single(table.column(i)) for i in range(table.num_columns)]
     rows = table.num_rows
     if rows == lines_in_segment:
         lines = first_line + np.arange(rows, dtype=np.int64)

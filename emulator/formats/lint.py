@@ -80,6 +80,7 @@ class _Notes:
         self.customer_rows = empty
         self.customer_keys: Keys | None = None
         self.with_client_id = 0
+        self.rows = 0
 
 
 class Linter:
@@ -139,39 +140,34 @@ class Linter:
         needed = {*self.spec.id_fields, *self.spec.identifiers, "id"}
         needed |= {self.spec.date_field, self.spec.customer_field, self.spec.client_id_field}
         values = {name: column for name, column in batch.values.items() if name in needed}
-        lines = batch.lines
-        if not batch.valid.all():
-            keep = np.flatnonzero(batch.valid)
-            take = pa.array(keep, pa.int64())
-            values = {name: column.take(take) for name, column in values.items()}
-            lines = batch.lines[keep]
-        view = ValidatedBatch(batch.kind, lines, np.ones(len(lines), bool), values)
+        view = ValidatedBatch(batch.kind, batch.lines, batch.valid, values)
         view.labels = batch.labels
+        valid = batch.valid  # invalid rows are never applied, so never warned about
         notes = _Notes(view)
         date = self.spec.date_field
-        if date and date in view.values:
-            notes.old = np.flatnonzero(
-                np.asarray(pc.fill_null(pc.less(view.values[date], self.oldest), False))
-            )
-        if self.spec.kind is UploadKind.SIMPLE_ORDERS and "id" in view.values:
-            notes.no_id = np.flatnonzero(~present(view.values["id"]))
-        names = [n for n in self.spec.id_fields if n in view.values]
+        if date and date in values:
+            old = np.asarray(pc.fill_null(pc.less(values[date], self.oldest), False))
+            notes.old = np.flatnonzero(old & valid)
+        if self.spec.kind is UploadKind.SIMPLE_ORDERS and "id" in values:
+            notes.no_id = np.flatnonzero(~present(values["id"]) & valid)
+        names = [n for n in self.spec.id_fields if n in values]
         if names:
-            key = _hash(view.values[names[0]])
-            sent = present(view.values[names[0]])
+            key = _hash(values[names[0]])
+            sent = present(values[names[0]])
             for name in names[1:]:
-                key = combine(key, _hash(view.values[name]))
-                sent |= present(view.values[name])
-            notes.keyed = np.flatnonzero(sent)
+                key = combine(key, _hash(values[name]))
+                sent |= present(values[name])
+            notes.keyed = np.flatnonzero(sent & valid)
             notes.keys = Keys(key[notes.keyed])
         customers = self._customers(view)
         if customers is not None:
             notes.customers = customers
-            notes.customer_rows = np.flatnonzero(present(customers))
+            notes.customer_rows = np.flatnonzero(present(customers) & valid)
             notes.customer_keys = Keys(_hash(customers)[notes.customer_rows])
         client_ids = self.spec.client_id_field
-        if client_ids and client_ids in view.values:
-            notes.with_client_id = int(present(view.values[client_ids]).sum())
+        if client_ids and client_ids in values:
+            notes.with_client_id = int((present(values[client_ids]) & valid).sum())
+        notes.rows = int(valid.sum())
         batch.notes["lint"] = notes
 
     def feed(self, batch: ValidatedBatch) -> list[RowError]:
@@ -185,7 +181,7 @@ class Linter:
             out += self._repeated(view, notes.keyed[self.ids.add(notes.keys)])
         if notes.customer_keys is not None:
             self._count_customers(view, notes)
-        self.rows += len(view.lines)
+        self.rows += notes.rows
         self.with_client_id += notes.with_client_id
         return sorted(out, key=lambda issue: issue.line)
 
