@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -72,27 +73,28 @@ def test_advanced_matching_off_breaks_the_advanced_matching_scenario():
     assert any(miss.startswith("linkage.recall") for miss in run.misses)
 
 
+TINY = """
+[scenario]
+name = "tiny"
+[simulation]
+days = 3
+[simulation.traffic]
+visitors_per_day = 60.0
+[expectations]
+"orders.crm" = { min = 1 }
+"""
+
+
 def test_check_exits_1_and_names_the_miss(tmp_path, capsys):
-    source = (ROOT / "scenarios" / "good_lead.toml").read_text(encoding="utf-8")
-    impossible = source + '"orders.crm" = { max = 0 }\n'
-    path = tmp_path / "impossible.toml"
-    path.write_text(impossible, encoding="utf-8")
-    status = main(["run", str(path), "--check", "--out", str(tmp_path / "out")])
-    printed = capsys.readouterr().out
-    assert status == 1
-    assert "MISS orders.crm <= 0" in printed
-    assert (
-        main(
-            [
-                "run",
-                str(ROOT / "scenarios" / "good_lead.toml"),
-                "--check",
-                "--out",
-                str(tmp_path / "ok"),
-            ]
-        )
-        == 0
-    )
+    fine = tmp_path / "fine.toml"
+    fine.write_text(TINY, encoding="utf-8")
+    impossible = tmp_path / "impossible.toml"
+    impossible.write_text(TINY + '"linkage.recall" = { max = -1 }\n', encoding="utf-8")
+    assert main(["run", str(fine), "--check", "--out", str(tmp_path / "ok")]) == 0
+    assert "Expectations: all hold" in capsys.readouterr().out
+    assert main(["run", str(impossible), "--check", "--out", str(tmp_path / "out")]) == 1
+    assert "MISS linkage.recall <= -1" in capsys.readouterr().out
+    assert (tmp_path / "out" / "scorecard.json").exists()
 
 
 def test_scenario_files_are_strict(tmp_path):
@@ -104,8 +106,11 @@ def test_scenario_files_are_strict(tmp_path):
         scenario_from_mapping({"rules": {"link_window": 30}})
     with pytest.raises(ScenarioError, match="trafic"):
         scenario_from_mapping({"simulation": {"trafic": {}}})
-    missing = scenario_from_mapping({"expectations": {"no.such.path": {"min": 1}}})
-    assert run_scenario(missing).misses == ["no.such.path: not in the scorecard"]
+    tiny = tomllib.loads(TINY)
+    tiny["expectations"] = {"no.such.path": {"min": 1}, "lost.NEVER_SEEN": {"max": 0}}
+    assert run_scenario(scenario_from_mapping(tiny)).misses == [
+        "no.such.path: not in the scorecard"
+    ]
 
 
 def _free_port() -> int:
