@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -390,12 +390,17 @@ class Emulator:
         delimiter_type: str | None = None,
     ) -> Uploading:
         """``POST data/simple_orders`` (spec §4.1)."""
-        mode = parse_merge_mode(merge_mode)
-        counter = self.counter(counter_id)
-        result = formats.parse_csv(
-            UploadKind.SIMPLE_ORDERS, _readable(source), self._csv_options(counter, delimiter_type)
+        return self._upload(
+            counter_id,
+            UploadKind.SIMPLE_ORDERS,
+            "CSV",
+            merge_mode,
+            lambda counter: formats.parse_csv(
+                UploadKind.SIMPLE_ORDERS,
+                _readable(source),
+                self._csv_options(counter, delimiter_type),
+            ),
         )
-        return self._accept_parsed(counter, UploadKind.SIMPLE_ORDERS, "CSV", mode, result)
 
     def upload_orders_csv(
         self,
@@ -406,20 +411,15 @@ class Emulator:
         delimiter_type: str | None = None,
     ) -> Uploading:
         """``POST data/orders/csv`` (spec §4.2)."""
-        mode = parse_merge_mode(merge_mode)
-        counter = self.counter(counter_id)
-        options = self._csv_options(counter, delimiter_type, columns_mapping)
-        result = formats.parse_csv(UploadKind.ORDERS, _readable(source), options)
-        return self._accept_parsed(counter, UploadKind.ORDERS, "CSV", mode, result)
+        return self._upload_csv(
+            counter_id, UploadKind.ORDERS, source, merge_mode, columns_mapping, delimiter_type
+        )
 
     def upload_orders_json(
         self, counter_id: int, body: Any, merge_mode: str | MergeMode | None
     ) -> Uploading:
         """``POST data/orders/json`` (spec §4.3)."""
-        mode = parse_merge_mode(merge_mode)
-        counter = self.counter(counter_id)
-        result = formats.parse_json(UploadKind.ORDERS, body, self._options(counter))
-        return self._accept_parsed(counter, UploadKind.ORDERS, "JSON", mode, result)
+        return self._upload_json(counter_id, UploadKind.ORDERS, body, merge_mode)
 
     def upload_contacts_csv(
         self,
@@ -430,20 +430,58 @@ class Emulator:
         delimiter_type: str | None = None,
     ) -> Uploading:
         """``POST data/contacts/csv`` (spec §4.4)."""
-        mode = parse_merge_mode(merge_mode)
-        counter = self.counter(counter_id)
-        options = self._csv_options(counter, delimiter_type, columns_mapping)
-        result = formats.parse_csv(UploadKind.CONTACTS, _readable(source), options)
-        return self._accept_parsed(counter, UploadKind.CONTACTS, "CSV", mode, result)
+        return self._upload_csv(
+            counter_id, UploadKind.CONTACTS, source, merge_mode, columns_mapping, delimiter_type
+        )
 
     def upload_contacts_json(
         self, counter_id: int, body: Any, merge_mode: str | MergeMode | None
     ) -> Uploading:
         """``POST data/contacts/json`` (spec §4.5)."""
+        return self._upload_json(counter_id, UploadKind.CONTACTS, body, merge_mode)
+
+    def _upload_csv(
+        self,
+        counter_id: int,
+        kind: UploadKind,
+        source: Source,
+        merge_mode: str | MergeMode | None,
+        columns_mapping: str | Mapping[str, str] | None,
+        delimiter_type: str | None,
+    ) -> Uploading:
+        return self._upload(
+            counter_id,
+            kind,
+            "CSV",
+            merge_mode,
+            lambda counter: formats.parse_csv(
+                kind, _readable(source), self._csv_options(counter, delimiter_type, columns_mapping)
+            ),
+        )
+
+    def _upload_json(
+        self, counter_id: int, kind: UploadKind, body: Any, merge_mode: str | MergeMode | None
+    ) -> Uploading:
+        return self._upload(
+            counter_id,
+            kind,
+            "JSON",
+            merge_mode,
+            lambda counter: formats.parse_json(kind, body, self._options(counter)),
+        )
+
+    def _upload(
+        self,
+        counter_id: int,
+        kind: UploadKind,
+        fmt: str,
+        merge_mode: str | MergeMode | None,
+        parse: Callable[[CounterConfig], Any],
+    ) -> Uploading:
+        """The shape of every CRM data route: check merge_mode, parse, validate, accept."""
         mode = parse_merge_mode(merge_mode)
         counter = self.counter(counter_id)
-        result = formats.parse_json(UploadKind.CONTACTS, body, self._options(counter))
-        return self._accept_parsed(counter, UploadKind.CONTACTS, "JSON", mode, result)
+        return self._accept_parsed(counter, kind, fmt, mode, parse(counter))
 
     def _accept_parsed(
         self, counter: CounterConfig, kind: UploadKind, fmt: str, mode: MergeMode, result: Any
