@@ -14,13 +14,15 @@ from collections.abc import Sequence
 COMMANDS = ("check", "serve", "simulate", "run")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``only`` that one (its module alone is imported:
+    ``crmemu check`` on a huge file should not pay for the simulator's imports)."""
     parser = argparse.ArgumentParser(
         prog="crmemu",
         description="Reference emulator and simulator of Yandex Metrica's CRM data uploads.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only else COMMANDS:
         module = importlib.import_module(f"emulator.commands.{name}")
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
@@ -29,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    chosen = words[0] if words and words[0] in COMMANDS else None
+    args = build_parser(chosen).parse_args(words)
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:
