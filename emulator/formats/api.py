@@ -76,10 +76,11 @@ def _validated(
     options: FormatOptions,
     ctx: Ctx,
     then: Callable[[ValidatedBatch], None] | None = None,
+    chunk_bytes: int | None = None,
 ) -> Iterator[ValidatedBatch]:
     spec = SPECS[UploadKind(kind)]
     with _opened(source) as stream:
-        reader = ByteSource(stream)
+        reader = ByteSource(stream, chunk_bytes)
         header = read_header(reader, options.delimiter)
         if header.errors:
             yield ValidatedBatch.issues_only(spec.kind, header.errors, fatal=True)
@@ -112,15 +113,19 @@ def iter_validate_csv(
     source: Source,
     options: FormatOptions | None = None,
     then: Callable[[ValidatedBatch], None] | None = None,
+    chunk_bytes: int | None = None,
 ) -> Iterator[ValidatedBatch]:
     """Checked columns of a CSV file, batch by batch, without building records.
 
     This is what ``crmemu check`` reads; memory stays bounded whatever the file size.
     ``then`` runs on each batch right after validation, in the reading threads (e.g.
     :meth:`~emulator.formats.lint.Linter.prepare`); batches are still yielded in order.
+    ``chunk_bytes`` sets how much of the file one batch covers (smaller: less memory,
+    default :data:`~emulator.formats.csvread.CHUNK_BYTES`).
     """
     options = options or FormatOptions()
-    yield from _validated(kind, source, options, make_ctx(options, Family.CSV), then)
+    ctx = make_ctx(options, Family.CSV)
+    yield from _validated(kind, source, options, ctx, then, chunk_bytes)
 
 
 def iter_parse_csv(

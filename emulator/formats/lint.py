@@ -168,6 +168,9 @@ class Linter:
         if client_ids and client_ids in values:
             notes.with_client_id = int((present(values[client_ids]) & valid).sum())
         notes.rows = int(valid.sum())
+        # Keep only what messages quote: ids and dates (the identifier lists may be large).
+        quoted = {*self.spec.id_fields, self.spec.date_field, "id"}
+        view.values = {name: column for name, column in values.items() if name in quoted}
         batch.notes["lint"] = notes
 
     def feed(self, batch: ValidatedBatch) -> list[RowError]:
