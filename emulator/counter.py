@@ -88,8 +88,8 @@ class CounterConfig:
 class Processing:
     """Everything one upload's processing needs, and the log lines it produces.
 
-    It runs inside the upload's transaction: decisions and goal reaches are written at once
-    and vanish with everything else if the upload fails.
+    It runs inside the upload's transaction: goal reaches are written at once, decisions in
+    one batch at the end, and both vanish with everything else if the upload fails.
     """
 
     counter: CounterConfig
@@ -99,6 +99,7 @@ class Processing:
     uploading_id: str
     mapping: dict[str, OrderStatus]
     mode: MergeMode = MergeMode.SAVE
+    pending: list[tuple[Any, ...]] = field(default_factory=list)
 
     @property
     def rules(self) -> RuleSet:
@@ -111,9 +112,8 @@ class Processing:
     def decide(
         self, subject_type: str, key: str, code: DecisionCode, reason: str, **detail: Any
     ) -> None:
-        self.conn.execute(
-            "INSERT INTO decisions (counter_id, subject_type, subject_key, uploading_id, at, "
-            "code, reason, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        """Log a decision (buffered; :meth:`flush` writes the buffer in one statement)."""
+        self.pending.append(
             (
                 self.counter.counter_id,
                 subject_type,
@@ -123,8 +123,17 @@ class Processing:
                 code.value,
                 reason,
                 json.dumps(detail, default=str, sort_keys=True),
-            ),
+            )
         )
+
+    def flush(self) -> None:
+        """Write the buffered decisions (inside the upload's transaction)."""
+        self.conn.executemany(
+            "INSERT INTO decisions (counter_id, subject_type, subject_key, uploading_id, at, "
+            "code, reason, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self.pending,
+        )
+        self.pending.clear()
 
     def fire(
         self,

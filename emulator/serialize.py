@@ -21,19 +21,40 @@ T = TypeVar("T")
 
 def to_jsonable(value: Any) -> Any:
     """A JSON-ready copy of a record, tuple, date-time or money value."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    convert = _CONVERTERS.get(kind)
+    if convert is not None:
+        return convert(value)
+    names = _field_names(kind)
+    if names is not None:
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, tuple | list):
-        return [to_jsonable(item) for item in value]
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     return value
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_CONVERTERS: dict[type, Any] = {
+    datetime: datetime.isoformat,
+    date: date.isoformat,
+    Decimal: str,
+    tuple: lambda items: [to_jsonable(item) for item in items],
+    list: lambda items: [to_jsonable(item) for item in items],
+}
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type (looked up once per type), else ``None``."""
+    if dataclasses.is_dataclass(kind):
+        return tuple(f.name for f in dataclasses.fields(kind))
+    return None
 
 
 def from_jsonable(cls: type[T], data: dict[str, Any]) -> T:

@@ -542,16 +542,13 @@ class Emulator:
                 return self._record_failed(counter, kind, fmt, len(rows) + len(errors))
             raise ApiError.invalid_uploading(errors)
         entity = "SYSTEM"
-        payload = {
-            "kind": kind.value,
-            "mode": mode.value,
-            "rows": [[r.line, to_jsonable(r.record)] for r in rows],
-        }
+        payload = {"kind": kind.value, "mode": mode.value}
         return self._accept(
             counter,
             CRM,
             kind.value,
             payload,
+            lambda: [[r.line, to_jsonable(r.record)] for r in rows],
             rows,
             lambda uid, now: Uploading(
                 uploading_id=uid,
@@ -591,10 +588,15 @@ class Emulator:
         family: str,
         kind: str,
         payload: dict,
+        rows_json: Callable[[], list],
         rows: Any,
         make_meta: Any,
     ) -> Any:
-        """Record an uploading; process it now when no delay applies, in the same transaction."""
+        """Record an uploading; process it now when no delay applies, in the same transaction.
+
+        Only an upload that waits for its processing time stores its rows (``rows_json``);
+        one processed at once goes straight from the parser to the engine.
+        """
         with self._lock:
             now = self.now()
             process_at = to_ts(now) + counter.rules.processing_delay_seconds
@@ -615,7 +617,7 @@ class Emulator:
                         to_ts(now),
                         process_at,
                         json.dumps(to_jsonable(meta)),
-                        None if due else json.dumps(payload),
+                        None if due else json.dumps({**payload, "rows": rows_json()}),
                     ),
                 )
                 if due:
@@ -680,6 +682,7 @@ class Emulator:
             status = None
         else:
             status = self._process_offline(conn, p, family, payload, rows)
+        p.flush()
         conn.execute(
             "UPDATE uploadings SET processed_at = ?, payload_json = NULL, meta_json = "
             "CASE WHEN ? IS NULL THEN meta_json ELSE json_set(meta_json, '$.status', ?, "
@@ -888,15 +891,19 @@ class Emulator:
                 dynamic_calls_quantity=len(conversions) - static if family == CALLS else None,
             )
 
-        payload = {
-            "kind": kind.value,
-            "target": target,
-            "rows": [
+        payload = {"kind": kind.value, "target": target}
+        return self._accept(
+            counter,
+            family,
+            kind.value,
+            payload,
+            lambda: [
                 [line, to_jsonable(record)]
                 for line, record in zip(result.lines, result.records, strict=True)
             ],
-        }
-        return self._accept(counter, family, kind.value, payload, conversions, make_meta)
+            conversions,
+            make_meta,
+        )
 
     def _process_offline(
         self, conn: Any, p: Processing, family: str, payload: dict, rows: Any
