@@ -51,14 +51,18 @@ def test_dates_before_1970_are_errors(text):
         parse_csv_datetime(text, MSK)
 
 
-@pytest.mark.parametrize("text", ["2020/04/21", "21-04-2020", "2020-13-01", "32.01.2020", "tomorrow", ""])
+@pytest.mark.parametrize(
+    "text", ["2020/04/21", "21-04-2020", "2020-13-01", "32.01.2020", "tomorrow", ""]
+)
 def test_other_forms_are_errors(text):
     with pytest.raises(DateFormatError):
         parse_csv_datetime(text, MSK)
 
 
 def test_json_formats_including_iso_with_offset():
-    assert parse_json_datetime("2022-09-21 09:48:23", MSK) == datetime(2022, 9, 21, 9, 48, 23, tzinfo=MSK)
+    assert parse_json_datetime("2022-09-21 09:48:23", MSK) == datetime(
+        2022, 9, 21, 9, 48, 23, tzinfo=MSK
+    )
     assert parse_json_datetime("2022-09-21", MSK).hour == 23
     iso = parse_json_datetime("2025-01-01T00:00:00Z", MSK)
     assert iso == datetime(2025, 1, 1, tzinfo=UTC)

@@ -18,7 +18,7 @@ from tests.engine_support import (
 )
 
 SIMPLE_ORDERS_SAMPLE = (
-    "id,create_date_time,client_uniq_id,client_ids,emails,phones,order_status,revenue,cost,goals,currency\n"  # noqa: E501 (the documented sample, verbatim)
+    "id,create_date_time,client_uniq_id,client_ids,emails,phones,order_status,revenue,cost,goals,currency\n"
     's_ord1,10.01.2024 11:56,s_user1,,"mail@example.com,mail2@example.com",,PAID,200,150,"oplata_cash:200,filial_1",\n'  # noqa: E501
     "s_ord2,20.01.2024 11:59,,12345,mail3@example.com,,,200,150,,EUR\n"
     ",12.02.2024,,34456,,79876543210,SPAM,,,plohoy_lead,\n"

@@ -15,7 +15,9 @@ from emulator.identity import (
 )
 
 
-@pytest.mark.parametrize("raw", ["8 (999) 555-11-11", "+7 999 555 11 11", "9995551111", "79995551111"])
+@pytest.mark.parametrize(
+    "raw", ["8 (999) 555-11-11", "+7 999 555 11 11", "9995551111", "79995551111"]
+)
 def test_phone_forms_normalise_to_digits_with_country_code(raw):
     assert normalize_phone(raw) == "79995551111"
 
