@@ -2,7 +2,7 @@
 
 ``check`` must notice a repeated order id or a customer with too many orders anywhere in
 a 1 GB file without keeping millions of Python strings. Keys are hashed column-wise in
-numpy (a position-weighted sum of the bytes, then a 64-bit finaliser) and kept in 4
+numpy (a position-weighted sum of the bytes, then a 64-bit finaliser) and kept in 16
 sorted partitions, so adding a batch touches each partition once and costs about 8 bytes
 per distinct key (12 with a count). With 64-bit hashes a false "repeated id" needs a
 collision, about one chance in 10^7 for ten million distinct keys.
@@ -21,8 +21,9 @@ _WEIGHTS = np.random.default_rng(0x5EED).integers(1, 2**63, size=4096, dtype=np.
 _K_LENGTH = np.uint64(0x9E3779B97F4A7C15)
 _K_NULL = np.uint64(0xD6E8FEB86659FD93)
 _K_COMBINE = np.uint64(0xC2B2AE3D27D4EB4F)
-_PARTS = 4
-_PART_STARTS = np.arange(_PARTS, dtype=np.uint64) << np.uint64(62)  # top 2 bits
+_PARTS = 16
+SMALL_SHARE = 4  # the small run of a partition joins the large one at a quarter of its size
+_PART_STARTS = np.arange(_PARTS, dtype=np.uint64) << np.uint64(60)  # top 4 bits
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -105,8 +106,29 @@ class _Run:
         self.insert(np.searchsorted(self.keys, other.keys), other.keys, other.counts)
 
 
+class _Bits:
+    """A one-hash Bloom filter: says for sure when a hash was never added.
+
+    Most keys of a file are new (order ids); the filter spares them the binary search in
+    the sorted runs, which for millions of keys is the slow part. 2^25 bits take 4 MB.
+    """
+
+    def __init__(self, bits: int = 25) -> None:
+        self.mask = np.uint64((1 << bits) - 1)
+        self.words = np.zeros(1 << (bits - 3), np.uint8)
+
+    def test_and_set(self, keys: np.ndarray) -> np.ndarray:
+        """Whether each hash may have been added before; all are added."""
+        index = (keys >> np.uint64(7)) & self.mask  # bits below the partition's
+        byte = (index >> np.uint64(3)).astype(np.int64)
+        bit = np.left_shift(np.uint8(1), (index & np.uint64(7)).astype(np.uint8))
+        maybe = (self.words[byte] & bit) != 0
+        np.bitwise_or.at(self.words, byte, bit)
+        return maybe
+
+
 class _Partitions:
-    """Sorted distinct hashes in partitions by their top bits.
+    """Sorted distinct hashes in partitions by their top bits, behind a :class:`_Bits` filter.
 
     Each partition is a large run and a small one that takes a batch's new hashes and
     joins the large run only when it reaches a quarter of its size: the large arrays are
@@ -117,35 +139,39 @@ class _Partitions:
     def __init__(self, counted: bool) -> None:
         self.counted = counted
         self.runs = [(_Run(counted), _Run(counted)) for _ in range(_PARTS)]
+        self.bits = _Bits()
 
     def add(self, unique: np.ndarray, added: np.ndarray) -> np.ndarray:
         """Count in the distinct sorted ``unique`` hashes, ``added`` times each; returns the
         counts they had before (without counts: 1 for a hash already present)."""
         before = np.zeros(len(unique), np.int64)
+        maybe = self.bits.test_and_set(unique)
         bounds = np.append(np.searchsorted(unique, _PART_STARTS), len(unique))
         for p in np.flatnonzero(np.diff(bounds)).tolist():
             lo, hi = bounds[p], bounds[p + 1]
             chunk, more = unique[lo:hi], added[lo:hi].astype(np.uint32)
-            seen = np.zeros(len(chunk), bool)
-            for run in self.runs[p]:
-                where, found = run.find(chunk)
-                seen |= found
+            found = np.zeros(len(chunk), bool)
+            probe = np.flatnonzero(maybe[lo:hi])  # only these can be in a run
+            for run in self.runs[p] if len(probe) else ():
+                where, hit = run.find(chunk[probe])
+                rows = probe[hit]
+                found[rows] = True
                 if run.counts is None:
-                    before[lo:hi][found] = 1
+                    before[lo + rows] = 1
                 else:
-                    before[lo:hi][found] = run.counts[where[found]]
-                    run.counts[where[found]] += more[found]
+                    before[lo + rows] = run.counts[where[hit]]
+                    run.counts[where[hit]] += more[rows]
             large, small = self.runs[p]
-            if not seen.all():
-                where, _ = small.find(chunk[~seen])
-                small.insert(where, chunk[~seen], more[~seen])
-            if len(small.keys) * 4 > len(large.keys):
+            if not found.all():
+                where, _ = small.find(chunk[~found])
+                small.insert(where, chunk[~found], more[~found])
+            if len(small.keys) * SMALL_SHARE > len(large.keys):
                 large.take(small)
                 self.runs[p] = (large, _Run(self.counted))
         return before
 
     def count_of(self, key: int) -> int:
-        for run in self.runs[key >> 62]:
+        for run in self.runs[key >> 60]:
             where = int(np.searchsorted(run.keys, np.uint64(key)))
             if where < len(run.keys) and run.keys[where] == key:
                 return 1 if run.counts is None else int(run.counts[where])
