@@ -7,14 +7,17 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from emulator.formats.cellrules import Ctx
-from emulator.formats.fields import SPECS
+from emulator.formats.fields import SPECS, KindSpec
 from emulator.formats.validate import ValidatedBatch
 
 
@@ -29,6 +32,26 @@ def build_records(batch: ValidatedBatch, ctx: Ctx) -> tuple[list[Any], list[int]
     rows = np.flatnonzero(batch.valid)
     if len(rows) == 0:
         return [], []
+    with _no_cycle_collection():
+        return _build(spec, batch, rows, ctx)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Records hold no cycles; collecting while millions of them are made only costs time
+    (about a quarter of it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(
+    spec: KindSpec, batch: ValidatedBatch, rows: np.ndarray, ctx: Ctx
+) -> tuple[list[Any], list[int]]:
     take = None if len(rows) == len(batch.valid) else pa.array(rows, pa.int64())
     columns: list[Any] = []
     for item in dataclasses.fields(spec.record):
