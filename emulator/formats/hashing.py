@@ -10,6 +10,8 @@ collision, about one chance in 10^7 for ten million distinct keys.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 
@@ -22,7 +24,7 @@ _K_LENGTH = np.uint64(0x9E3779B97F4A7C15)
 _K_NULL = np.uint64(0xD6E8FEB86659FD93)
 _K_COMBINE = np.uint64(0xC2B2AE3D27D4EB4F)
 _PARTS = 16
-SMALL_SHARE = 4  # the small run of a partition joins the large one at a quarter of its size
+SMALL_SHARE = 8  # the small run spills into the large ones at an eighth of their size
 _PART_STARTS = np.arange(_PARTS, dtype=np.uint64) << np.uint64(60)  # top 4 bits
 
 
@@ -101,6 +103,12 @@ class _Run:
             counts[slots], counts[old] = added, self.counts
             self.counts = counts
 
+    @classmethod
+    def of(cls, keys: np.ndarray, counts: np.ndarray | None) -> _Run:
+        run = cls(counts is not None)
+        run.keys, run.counts = keys, counts
+        return run
+
     def take(self, other: _Run) -> None:
         """Merge ``other`` (disjoint from this run) into this one."""
         self.insert(np.searchsorted(self.keys, other.keys), other.keys, other.counts)
@@ -128,50 +136,65 @@ class _Bits:
 
 
 class _Partitions:
-    """Sorted distinct hashes in partitions by their top bits, behind a :class:`_Bits` filter.
+    """Sorted distinct hashes behind a :class:`_Bits` filter: a small run that takes each
+    batch's new hashes, and large runs, one per partition of the hash space, that the small
+    run spills into when it reaches 1/:data:`SMALL_SHARE` of their size.
 
-    Each partition is a large run and a small one that takes a batch's new hashes and
-    joins the large run only when it reaches a quarter of its size: the large arrays are
-    rebuilt a few dozen times per file, not once per batch, which saves time and the
-    memory a fragmented heap would hold.
+    A batch costs one search and one insertion in the small run (the large runs are only
+    searched for the few hashes the filter cannot rule out); a spill rebuilds one partition
+    at a time, which bounds the temporary copy.
     """
 
     def __init__(self, counted: bool) -> None:
         self.counted = counted
-        self.runs = [(_Run(counted), _Run(counted)) for _ in range(_PARTS)]
+        self.large = [_Run(counted) for _ in range(_PARTS)]
+        self.small = _Run(counted)
         self.bits = _Bits()
+        self.spilled = 0
+
+    def _runs(self, keys: np.ndarray) -> Iterator[tuple[_Run, slice]]:
+        """The runs a sorted ``keys`` array has to be looked up in, with its slice for each."""
+        yield self.small, slice(0, len(keys))
+        bounds = np.append(np.searchsorted(keys, _PART_STARTS), len(keys))
+        for p in np.flatnonzero(np.diff(bounds)).tolist():
+            yield self.large[p], slice(int(bounds[p]), int(bounds[p + 1]))
 
     def add(self, unique: np.ndarray, added: np.ndarray) -> np.ndarray:
         """Count in the distinct sorted ``unique`` hashes, ``added`` times each; returns the
         counts they had before (without counts: 1 for a hash already present)."""
         before = np.zeros(len(unique), np.int64)
-        maybe = self.bits.test_and_set(unique)
-        bounds = np.append(np.searchsorted(unique, _PART_STARTS), len(unique))
-        for p in np.flatnonzero(np.diff(bounds)).tolist():
-            lo, hi = bounds[p], bounds[p + 1]
-            chunk, more = unique[lo:hi], added[lo:hi].astype(np.uint32)
-            found = np.zeros(len(chunk), bool)
-            probe = np.flatnonzero(maybe[lo:hi])  # only these can be in a run
-            for run in self.runs[p] if len(probe) else ():
-                where, hit = run.find(chunk[probe])
-                rows = probe[hit]
-                found[rows] = True
-                if run.counts is None:
-                    before[lo + rows] = 1
-                else:
-                    before[lo + rows] = run.counts[where[hit]]
-                    run.counts[where[hit]] += more[rows]
-            large, small = self.runs[p]
-            if not found.all():
-                where, _ = small.find(chunk[~found])
-                small.insert(where, chunk[~found], more[~found])
-            if len(small.keys) * SMALL_SHARE > len(large.keys):
-                large.take(small)
-                self.runs[p] = (large, _Run(self.counted))
+        more = added.astype(np.uint32)
+        found = np.zeros(len(unique), bool)
+        probe = np.flatnonzero(self.bits.test_and_set(unique))  # only these can be known
+        for run, part in self._runs(unique[probe]) if len(probe) else ():
+            rows = probe[part]
+            where, hit = run.find(unique[rows])
+            rows = rows[hit]
+            found[rows] = True
+            if run.counts is None:
+                before[rows] = 1
+            else:
+                before[rows] = run.counts[where[hit]]
+                run.counts[where[hit]] += more[rows]
+        if not found.all():
+            where, _ = self.small.find(unique[~found])
+            self.small.insert(where, unique[~found], more[~found])
+        if len(self.small.keys) * SMALL_SHARE > self.spilled:
+            self._spill()
         return before
 
+    def _spill(self) -> None:
+        small = self.small
+        for run, part in self._runs(small.keys):
+            if run is not small:
+                run.take(
+                    _Run.of(small.keys[part], None if small.counts is None else small.counts[part])
+                )
+        self.spilled += len(small.keys)
+        self.small = _Run(self.counted)
+
     def count_of(self, key: int) -> int:
-        for run in self.runs[key >> 60]:
+        for run in (self.small, self.large[key >> 60]):
             where = int(np.searchsorted(run.keys, np.uint64(key)))
             if where < len(run.keys) and run.keys[where] == key:
                 return 1 if run.counts is None else int(run.counts[where])
