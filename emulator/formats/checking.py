@@ -6,15 +6,18 @@ file-level warnings of :class:`~emulator.formats.lint.Linter` at the end — and
 running :class:`CheckSummary`. It builds no records. Errors are always all yielded;
 warnings beyond ``max_warnings_per_code`` of one code are only counted (``omitted``).
 
-Checking favours memory over speed: batches cover :data:`CHUNK_BYTES` of the file, a
-quarter of what the parser reads at once, so a 1 GB file is checked in a few hundred MB.
+For files over :data:`LEAN_ABOVE_BYTES` (and streams of unknown size) checking favours
+memory over speed: batches cover :data:`LEAN_CHUNK_BYTES`, a quarter of what the parser
+reads at once, so a 1 GB file is checked in under 300 MB.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from emulator.domain import RowError, Severity, UploadKind
 from emulator.formats.api import Source, iter_validate_csv
@@ -22,7 +25,20 @@ from emulator.formats.lint import Linter
 from emulator.formats.options import FormatOptions
 from emulator.formats.validate import ValidatedBatch
 
-CHUNK_BYTES = 2 << 20
+LEAN_ABOVE_BYTES = 256 << 20
+LEAN_CHUNK_BYTES = 2 << 20
+
+
+def _chunk_bytes(source: Source) -> int | None:
+    """Small batches for big files and streams of unknown size (None: the parser's default)."""
+    try:
+        if isinstance(source, str | Path):
+            size = os.path.getsize(source)
+        else:
+            size = os.fstat(source.fileno()).st_size
+    except (OSError, AttributeError, ValueError):
+        return LEAN_CHUNK_BYTES
+    return None if size < LEAN_ABOVE_BYTES else LEAN_CHUNK_BYTES
 
 
 @dataclass
@@ -96,7 +112,8 @@ class FileCheck:
             batch.values = {}  # the lint keeps what it needs; free the rest while queued
             batch.attributes = {}
 
-        batches = iter_validate_csv(self.kind, self.source, self.options, prepare, CHUNK_BYTES)
+        chunk = _chunk_bytes(self.source)
+        batches = iter_validate_csv(self.kind, self.source, self.options, prepare, chunk)
         for batch in batches:
             self.summary.rows += batch.rows
             self.summary.valid_rows += int(batch.valid.sum())
