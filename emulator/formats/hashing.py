@@ -2,10 +2,10 @@
 
 ``check`` must notice a repeated order id or a customer with too many orders anywhere in
 a 1 GB file without keeping millions of Python strings. Keys are hashed column-wise in
-numpy (a position-weighted sum of the bytes, then a 64-bit finaliser) and kept in 16
-sorted partitions, so adding a batch touches each partition once and costs about 8 bytes
-per distinct key (12 with a count). With 64-bit hashes a false "repeated id" needs a
-collision, about one chance in 10^7 for ten million distinct keys.
+numpy (a position-weighted sum of the bytes, then a 64-bit finaliser) and kept in sorted
+runs (:class:`_Partitions`): about 8 bytes per distinct key, 12 with a count, plus a 4 MB
+filter. A false "repeated id" needs two keys with one hash: for ten million distinct
+keys, a few chances in a million.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import pyarrow as pa
 
 from emulator.formats.arrowbits import string_buffers
 
-_WEIGHTS = np.random.default_rng(0x5EED).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(
-    1
-)
+_WEIGHTS = np.random.default_rng(0x5EED).integers(1, 2**63, size=4096, dtype=np.uint64)
+_WEIGHTS |= np.uint64(1)  # odd weights: every byte counts
 _K_LENGTH = np.uint64(0x9E3779B97F4A7C15)
 _K_NULL = np.uint64(0xD6E8FEB86659FD93)
 _K_COMBINE = np.uint64(0xC2B2AE3D27D4EB4F)
