@@ -59,6 +59,8 @@ _JSON = re.compile(
 )
 _UNIX = re.compile(r"[0-9]{1,12}")
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
 CSV_FORMATS_HELP = "dd.MM.yyyy, dd.MM.yy or yyyy-MM-dd, optionally with HH:mm or HH:mm:ss"
 JSON_FORMATS_HELP = "yyyy-MM-dd or yyyy-MM-dd HH:mm:ss"
 
@@ -150,9 +152,12 @@ def parse_csv_date(text: str) -> date:
 
 
 def parse_json_date(text: str) -> date:
-    """A JSON ``yyyy-MM-dd`` date (``birth_date``)."""
+    """A JSON ``yyyy-MM-dd`` date (``birth_date``); ISO's other forms (``20200421``) are not."""
+    stripped = text.strip()
     try:
-        value = date.fromisoformat(text.strip())
+        if not _ISO_DATE.match(stripped):
+            raise ValueError(stripped)
+        value = date.fromisoformat(stripped)
     except ValueError:
         raise DateFormatError(f"{text!r} is not a date (yyyy-MM-dd)") from None
     if value < EPOCH_DATE:

@@ -75,6 +75,9 @@ def test_json_birth_date():
     assert parse_json_date("1990-05-01").isoformat() == "1990-05-01"
     with pytest.raises(DateFormatError, match="1970"):
         parse_json_date("1960-05-01")
+    for compact in ("19900501", "1990-W18-2", "1990-123"):
+        with pytest.raises(DateFormatError, match="yyyy-MM-dd"):
+            parse_json_date(compact)
 
 
 def test_end_of_day_around_a_dst_change():
