@@ -18,6 +18,7 @@ scalar function that decides and words the message, so the rule exists once.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -145,14 +146,14 @@ def json_type(value: Any) -> str:
     return "a number"
 
 
-class Rule:
+class Rule(ABC):
     """A cell rule (see the module docstring); subclasses define ``check``."""
 
     raw_type: pa.DataType = pa.string()
 
+    @abstractmethod
     def check(self, cells: pa.Array, ctx: Ctx) -> Checked:
         """Typed values and findings for a column of raw cells (null = not sent)."""
-        raise NotImplementedError
 
     def to_python(self, values: pa.Array, ctx: Ctx) -> list[Any]:
         return values.to_pylist()
