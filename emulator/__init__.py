@@ -6,7 +6,7 @@ emulator (``crmemu serve``) is a thin adapter over exactly this surface.
 """
 
 from emulator.clock import VirtualClock, WallClock
-from emulator.counter import CounterConfig, Goal
+from emulator.engine.config import CounterConfig, Goal
 from emulator.decisions import DecisionCode
 from emulator.domain import (
     Call,
@@ -25,9 +25,10 @@ from emulator.domain import (
     Visit,
 )
 from emulator.errors import ApiError
-from emulator.reports import Attribution
+from emulator.engine.attribution import Attribution
 from emulator.rules import RuleSet
-from emulator.service import Emulator, OrderView
+from emulator.engine.facade import Emulator
+from emulator.engine.reads import OrderView
 
 __version__ = "0.1.0"
 

@@ -180,3 +180,13 @@ def parse_unix_seconds(text: str) -> datetime:
         return datetime.fromtimestamp(int(stripped), tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise DateFormatError(f"{text!r} is too far in the future for a timestamp") from None
+
+
+def to_ts(value: datetime) -> int:
+    """Unix seconds of an aware date-time (what the engine stores)."""
+    return int(value.timestamp())
+
+
+def from_ts(value: int, tz: ZoneInfo | None = None) -> datetime:
+    """The date-time of Unix seconds, in ``tz`` (UTC by default)."""
+    return datetime.fromtimestamp(value, tz=tz or UTC)

@@ -41,8 +41,7 @@ def api(server):
 
 
 def dump(emu: Emulator) -> list[str]:
-    with emu.store._lock:
-        return list(emu.store.conn.iterdump())
+    return emu.store.dump()
 
 
 def refused(api, method: str, path: str, **kwargs) -> dict:

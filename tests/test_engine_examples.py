@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from emulator import Contact, Goal, MergeMode, OrderStatus, RuleSet, StatusType, UploadKind
-from emulator.counter import CRM_GOAL
+from emulator.engine.config import CRM_GOAL
 from tests.engine_support import (
     COUNTER,
     codes,

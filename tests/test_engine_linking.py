@@ -1,4 +1,4 @@
-"""The engine's visit table: loading in batches equals loading at once."""
+"""The engine's visit table: loading in batches equals loading at once (rows and indexes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator import Visit
-from emulator.linking import VisitTable
+from emulator.engine.visits import VisitTable
+from emulator.formats.visits import from_records
 
 BASE = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -30,8 +31,12 @@ visits = st.lists(
 
 @given(visits, st.integers(0, 30))
 def test_batches_build_the_same_table_as_one_load(all_visits, cut):
-    once = VisitTable().with_visits(all_visits)
-    twice = VisitTable().with_visits(all_visits[:cut]).with_visits(all_visits[cut:])
+    once = VisitTable().with_visits(from_records(all_visits))
+    twice = (
+        VisitTable()
+        .with_visits(from_records(all_visits[:cut]))
+        .with_visits(from_records(all_visits[cut:]))
+    )
     for name in ("visit_ids", "client_ids", "start_times"):
         assert np.array_equal(getattr(once, name), getattr(twice, name))
     assert np.all(np.diff(once.visit_ids) > 0)

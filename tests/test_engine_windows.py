@@ -296,7 +296,7 @@ def test_phone_matching_needs_advanced_matching_and_canonical_form(tmp_path):
 
 
 def test_upload_is_all_or_nothing(tmp_path, monkeypatch):
-    import emulator.apply_orders as apply_orders
+    from emulator.store.records import RecordTable
 
     emu = _linked_setup(tmp_path, rules=RuleSet())
     emu.upload_records(
@@ -304,15 +304,16 @@ def test_upload_is_all_or_nothing(tmp_path, monkeypatch):
     )
     before = (emu.order_ids(COUNTER), len(emu.goal_reaches(COUNTER)))
     calls = {"n": 0}
-    real = apply_orders.save_order
+    real = RecordTable.upsert
 
-    def failing_save(conn, counter_id, stored):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("disk full")
-        real(conn, counter_id, stored)
+    def failing_upsert(self, counter_id, records):
+        if self.table == "orders":
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("disk full")
+        real(self, counter_id, records)
 
-    monkeypatch.setattr(apply_orders, "save_order", failing_save)
+    monkeypatch.setattr(RecordTable, "upsert", failing_upsert)
     rows = [order(f"n{i}", msk(2024, 3, 1, 10), "PAID") for i in range(3)]
     with pytest.raises(RuntimeError):
         emu.upload_records(COUNTER, UploadKind.ORDERS, rows, "SAVE")

@@ -22,7 +22,7 @@ from typing import Any
 from emulator import CounterConfig, Goal, RuleSet
 from emulator.api.guard import KNOWN_SCOPES
 from emulator.api.settings import ApiSettings
-from emulator.counter import JS_GOAL
+from emulator.engine.config import JS_GOAL
 from emulator.errors import ApiError
 
 COUNTER_KEYS = frozenset({"time_zone", "tokens", "goals", "rules"})

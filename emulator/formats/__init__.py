@@ -39,7 +39,7 @@ from emulator.formats.api import (
     iter_validate_csv,
     parse_csv,
 )
-from emulator.formats.jsonread import parse_json
+from emulator.formats.jsonread import parse_json, validate_json
 from emulator.formats.lint import MIN_CLIENT_ID_SHARE, Linter
 from emulator.formats.options import (
     FormatOptions,
@@ -69,5 +69,6 @@ __all__ = [
     "parse_status_mapping",
     "status_mapping_to_json",
     "to_json",
+    "validate_json",
     "write_csv",
 ]

@@ -32,7 +32,7 @@ from emulator.formats.fields import SPECS, KindSpec
 from emulator.formats.header import Column, Layout, attribute_name_problem
 from emulator.formats.options import FormatOptions, UnknownColumns
 from emulator.formats.records import build_records
-from emulator.formats.validate import make_ctx, validate
+from emulator.formats.validate import ValidatedBatch, make_ctx, validate
 
 ATTRIBUTES_KEY = "attribute_values"
 
@@ -179,36 +179,44 @@ class _Columns:
         return RawBatch(columns, lines, rows=self.n, bad=self.bad), layout
 
 
+def validate_json(
+    kind: UploadKind, body: bytes | str | Mapping[str, Any], options: FormatOptions | None = None
+) -> ValidatedBatch:
+    """Checked columns of an orders or contacts JSON body, with every problem of the body.
+
+    What the engine reads (records are built only by :func:`parse_json`); ``rows`` is the
+    number of elements, ``lines`` their 1-based positions.
+    """
+    options = options or FormatOptions()
+    spec = SPECS[UploadKind(kind)]
+    if spec.json_key is None:
+        raise ValueError(f"{kind} has no JSON form; only orders and contacts do")
+    document, error = load_json(body)
+    if error:
+        return ValidatedBatch.issues_only(spec.kind, [error], fatal=True)
+    items, issues = elements(document, spec.json_key, spec.json_key.rstrip("s"))
+    if not items:
+        return ValidatedBatch.issues_only(spec.kind, issues, fatal=True)
+    columns = _Columns(spec, items, options)
+    for key, row in columns.unknown.items():
+        if options.unknown_columns is not UnknownColumns.ERROR:
+            message = f"{key!r} is not a field of {spec.kind} and is ignored"
+            issues.append(RowError(row + 1, key, message, "unknown_column", Severity.WARNING))
+    raw, layout = columns.batch_and_layout()
+    batch = validate(raw, layout, make_ctx(options, Family.JSON))
+    batch.errors = sorted(columns.errors + batch.errors, key=lambda e: e.line)
+    batch.add(issues)
+    return batch
+
+
 def parse_json(
     kind: UploadKind, body: bytes | str | Mapping[str, Any], options: FormatOptions | None = None
 ) -> ParseResult:
     """Records of an orders or contacts JSON body (see the module docstring)."""
     options = options or FormatOptions()
-    spec = SPECS[UploadKind(kind)]
-    if spec.json_key is None:
-        raise ValueError(f"{kind} has no JSON form; only orders and contacts do")
-    result = ParseResult(spec.kind)
-    document, error = load_json(body)
-    if error:
-        result.errors.append(error)
-        return result
-    items, issues = elements(document, spec.json_key, spec.json_key.rstrip("s"))
-    for issue in issues:
-        (result.warnings if issue.severity is Severity.WARNING else result.errors).append(issue)
-    if not items:
-        return result
-    columns = _Columns(spec, items, options)
-    for key, row in columns.unknown.items():
-        if options.unknown_columns is not UnknownColumns.ERROR:
-            message = f"{key!r} is not a field of {spec.kind} and is ignored"
-            result.warnings.append(
-                RowError(row + 1, key, message, "unknown_column", Severity.WARNING)
-            )
-    raw, layout = columns.batch_and_layout()
-    ctx = make_ctx(options, Family.JSON)
-    batch = validate(raw, layout, ctx)
-    batch.errors = sorted(columns.errors + batch.errors, key=lambda e: e.line)
-    records, lines = build_records(batch, ctx)
+    batch = validate_json(kind, body, options)
+    result = ParseResult(batch.kind)
+    records, lines = build_records(batch, make_ctx(options, Family.JSON))
     result.records, result.lines, result.rows = records, lines, batch.rows
     result.errors += batch.errors
     result.warnings += batch.warnings

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from emulator.dates import zone
 from emulator.decisions import DecisionCode
 from emulator.domain import MergeMode, OrderStatus
-from emulator.linking import VisitTable
+from emulator._old.linking import VisitTable
 from emulator.rules import RuleSet
 
 JS_GOAL = "action"

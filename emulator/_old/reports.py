@@ -28,8 +28,8 @@ from enum import StrEnum
 from typing import Any
 
 from emulator.domain import StatusType
-from emulator.repository import iter_contacts, iter_orders
-from emulator.store import Store
+from emulator._old.repository import iter_contacts, iter_orders
+from emulator._old.store import Store
 
 INSIGNIFICANT_SOURCES = frozenset({"direct", "internal", "saved"})
 YANDEX_DIRECT = "yandex direct"

@@ -19,9 +19,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from emulator import formats, reports, schema
-from emulator.apply_offline import Conversion, apply_conversions, client_id_type, to_conversion
-from emulator.apply_orders import (
+from emulator import formats, schema
+from emulator._old import reports
+from emulator._old.apply_offline import Conversion, apply_conversions, client_id_type, to_conversion
+from emulator._old.apply_orders import (
     ORDER,
     Row,
     apply_contacts,
@@ -29,7 +30,7 @@ from emulator.apply_orders import (
     unknown_statuses,
 )
 from emulator.clock import Clock, VirtualClock
-from emulator.counter import (
+from emulator._old.counter import (
     CALL_GOAL,
     CRM_GOAL,
     FIRST_GOAL_ID,
@@ -57,11 +58,11 @@ from emulator.domain import (
 )
 from emulator.errors import ApiError
 from emulator.goals import crm_goals_of
-from emulator.linking import VisitTable
-from emulator.repository import SIMPLE_ORDERS, load_mapping, save_mapping
+from emulator._old.linking import VisitTable
+from emulator._old.repository import SIMPLE_ORDERS, load_mapping, save_mapping
 from emulator.rules import RuleSet, ValidationFailure
 from emulator.serialize import from_jsonable, to_jsonable
-from emulator.store import Store
+from emulator._old.store import Store
 
 CRM = "crm"
 OFFLINE = "offline"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from emulator.counter import CRM_GOAL, Processing, from_ts
+from emulator._old.counter import CRM_GOAL, Processing, from_ts
 from emulator.decisions import DecisionCode
 from emulator.domain import Contact, MergeMode, Order, OrderStatus, SimpleOrder
 from emulator.goals import (
@@ -33,9 +33,9 @@ from emulator.goals import (
     resolve_status,
 )
 from emulator.identity import IdentityError, md5_hex, normalize_email, normalize_phone
-from emulator.linking import IndexKind, Queries, link_direct, link_through_visitor, md5_key
+from emulator._old.linking import IndexKind, Queries, link_direct, link_through_visitor, md5_key
 from emulator.merge import merge
-from emulator.repository import (
+from emulator._old.repository import (
     ORDERS,
     SIMPLE_ORDERS,
     StoredOrder,

@@ -1,0 +1,27 @@
+"""The reference engine: the upload lifecycle, the rules applied a column batch at a time, and
+the read side, over the store (:mod:`emulator.store`).
+
+============  ==================================================================
+module        what lives there
+============  ==================================================================
+facade        :class:`Emulator`, one method per operation of the real service
+sources       files, JSON bodies and records → parsed column batches
+accept        the lifecycle: validate → record → process when due
+uploads       accepting and processing uploads over the store
+process       one upload's pending parts applied a batch at a time
+orders        orders and simple orders: merge rounds, create dates, windows, cap
+contacts      contacts, customers of simple orders, re-linking
+link          which visit an order belongs to
+fire          goal reaches of status fixations and ``goals`` cells
+offline       offline conversions and calls
+state, arrays records being applied, and the column operations the steps share
+work, ledger  the unit of work and what it records (decisions, reaches, rows)
+explain       decision codes and parameters → sentences
+visits        a counter's visits in memory and its link indexes
+visitbook     those tables for every counter, built from the store
+reads         read-side queries: orders, decisions, goal reaches, offline rows
+reports       "Order sources from CRM", goal reports, Reporting API tables
+attribution   attribution models over every visit at once
+counters      counter setup and goals; catalog: status mapping, attributes, products
+============  ==================================================================
+"""

@@ -1,0 +1,124 @@
+"""Small column operations the apply steps share (no rules here).
+
+Grouping by key keeps first-appearance order; a scatter replaces some rows of a column by
+position; list fields are merged, compared and encoded a column at a time, with a Python loop
+only over the rows where both sides hold a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from emulator.store.arrowsql import json_lists
+
+
+def combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def indices(rows: np.ndarray | Sequence[int]) -> pa.Array:
+    return pa.array(np.asarray(rows, np.int64), pa.int64())
+
+
+def take(column: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    return combined(column).take(indices(rows))
+
+
+def group_codes(keys: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Per row the code of its key (codes numbered by first appearance), and the keys."""
+    encoded = pc.dictionary_encode(combined(keys))
+    return np.asarray(encoded.indices, np.int64), encoded.dictionary
+
+
+def scatter(column: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """``column`` with ``column[rows[i]] = values[i]``."""
+    if not len(rows):
+        return column
+    source = np.arange(len(column), dtype=np.int64)
+    source[rows] = len(column) + np.arange(len(rows))
+    return pa.concat_arrays([column, combined(values).cast(column.type)]).take(indices(source))
+
+
+def present(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(combined(column).is_valid())
+
+
+def numbers(column: pa.Array | pa.ChunkedArray, fill: int = 0) -> np.ndarray:
+    return np.asarray(pc.fill_null(combined(column), fill).to_numpy(zero_copy_only=False))
+
+
+def comparable(column: pa.Array) -> pa.Array:
+    """A text form in which two values are equal when the records' values are equal.
+
+    Lists become their JSON; money keeps its decimal value (``100.0`` equals ``100``).
+    """
+    column = combined(column)
+    if pa.types.is_list(column.type):
+        return pa.array(json_lists(column), pa.string())
+    if pa.types.is_string(column.type):
+        return column
+    return column.cast(pa.string())
+
+
+def money_key(column: pa.Array) -> pa.Array:
+    """Decimal text without trailing fractional zeros (``100.50`` → ``100.5``, ``7.0`` → ``7``)."""
+    column = combined(column)
+    stripped = pc.replace_substring_regex(column, r"(\.[0-9]*?)0+$", r"\1")
+    return pc.replace_substring_regex(stripped, r"\.$", "")
+
+
+def differs(before: pa.Array, after: pa.Array, money: bool = False) -> np.ndarray:
+    """Where two columns hold different values (null equals only null)."""
+    a, b = comparable(before), comparable(after)
+    if money:
+        a, b = money_key(a), money_key(b)
+    same = pc.fill_null(pc.equal(a, b), False)
+    both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+    return ~np.asarray(pc.or_(same, both_null))
+
+
+def merge_lists(
+    before: pa.Array, sent: pa.Array, unite: Callable[[list[Any], list[Any]], list[Any]]
+) -> pa.Array:
+    """APPEND for a list field: the sent list where nothing was stored, the stored one where
+    nothing was sent, ``unite(stored, sent)`` where both exist."""
+    before, sent = combined(before), combined(sent)
+    result = pc.coalesce(sent, before)
+    both = np.flatnonzero(present(before) & present(sent))
+    if not len(both):
+        return result
+    old = take(before, both).to_pylist()
+    new = take(sent, both).to_pylist()
+    united = pa.array([unite(o, n) for o, n in zip(old, new, strict=True)], before.type)
+    return scatter(result, both, united)
+
+
+def union_items(before: list[Any], sent: list[Any]) -> list[Any]:
+    """The stored items, then the sent ones not already there (spec §2.7, APPEND)."""
+    return before + [item for item in sent if item not in before]
+
+
+def union_by_name(before: list[dict], sent: list[dict]) -> list[dict]:
+    """Name-keyed pairs (products, attributes): the sent value wins, stored names first."""
+    merged = {item["name"]: item for item in before}
+    merged.update({item["name"]: item for item in sent})
+    return list(merged.values())
+
+
+def first_items(lists: pa.Array) -> pa.Array:
+    """The first item of each list as text (null for a null or empty list)."""
+    lists = combined(lists)
+    offsets = np.asarray(lists.offsets, np.int64)
+    has = np.flatnonzero((np.diff(offsets) > 0) & present(lists))
+    out = pa.nulls(len(lists), pa.string())
+    return scatter(out, has, lists.values.take(indices(offsets[has])).cast(pa.string()))
+
+
+def texts(prefix: str, values: pa.Array) -> pa.Array:
+    """``prefix`` + each value (null stays null)."""
+    return pc.binary_join_element_wise(pa.scalar(prefix), combined(values).cast(pa.string()), "")

@@ -1,0 +1,276 @@
+"""Which visit an order belongs to (project spec §5; the kernel is :mod:`emulator.matching`).
+
+- ClientID first: the order links to the latest visit of one of its customer's ClientIDs that
+  started at or before the order's creation and at most ``visit_age_limit`` before processing;
+- otherwise, with advanced matching on, a phone or e-mail (plain or MD5) identifies a visitor
+  through the visits where the counter captured that hash; the order then links to that
+  visitor's latest qualifying visit;
+- an order processed more than ``order_age_limit`` after its creation, or with a status the
+  counter does not know, is not linked at all.
+The identifiers are the customer's (its contact) and, for a simple order, the row's own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from emulator import matching
+from emulator.decisions import DecisionCode
+from emulator.engine.arrays import combined, indices, numbers, present, scatter, take
+from emulator.engine.keys import contact_hash_keys, md5_key
+from emulator.engine.ledger import ORDER
+from emulator.engine.visits import IndexKind, VisitTable
+from emulator.engine.work import Work
+
+NO_BOUND = np.iinfo(np.int64).min
+HASH_FIELDS = (("emails_md5", "email MD5"), ("phones_md5", "phone MD5"))
+
+
+def link_direct(
+    visits: VisitTable,
+    kind: IndexKind,
+    groups: np.ndarray,
+    keys: np.ndarray,
+    times: np.ndarray,
+    not_before: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best visit per group among visits carrying the key: ``(groups, visit ids, query)``;
+    only groups that found one."""
+    index = visits.index(kind)
+    if index is None or not len(groups):
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    found = matching.link_groups(index, groups, keys, times, not_before)
+    ok = found.rows >= 0
+    return found.groups[ok], found.rows[ok], found.query[ok]
+
+
+def link_through_visitor(
+    visits: VisitTable,
+    kind: IndexKind,
+    groups: np.ndarray,
+    keys: np.ndarray,
+    times: np.ndarray,
+    not_before: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Identify the visitor by a key captured on one of their visits, then link as ClientID.
+
+    The visitor is the one whose latest capture of the key happened at or before the query
+    time (no age bound: identification is not linking); the link then follows the ClientID
+    rule with the query's own time and bound.
+    """
+    index = visits.index(kind)
+    clients = visits.index(IndexKind.CLIENT_ID)
+    empty = np.zeros(0, np.int64)
+    if index is None or clients is None or not len(groups):
+        return empty, empty, empty
+    capture = matching.link_latest(index, keys, times, np.full(len(keys), NO_BOUND, np.int64))
+    known = np.flatnonzero(capture >= 0)
+    if not len(known):
+        return empty, empty, empty
+    visitor = visits.client_of(capture[known])
+    g, v, q = link_direct(
+        visits, IndexKind.CLIENT_ID, groups[known], visitor, times[known], not_before[known]
+    )
+    return g, v, known[q]
+
+
+def _exploded(lists: pa.Array) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """``(list, place in it, item)`` of every item of ``lists``."""
+    lists = combined(lists)
+    parents = np.asarray(pc.list_parent_indices(lists), np.int64)
+    offsets = np.asarray(lists.offsets, np.int64)
+    place = np.arange(len(parents)) - (offsets[parents] - offsets[0])
+    return parents, place, pc.list_flatten(lists)
+
+
+def first_pairs(groups: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each ``(group, key)`` pair, in input order."""
+    if not len(groups):
+        return np.zeros(0, np.int64)
+    order = np.lexsort((np.arange(len(groups)), keys, groups))
+    g, k = groups[order], keys[order]
+    first = np.ones(len(order), bool)
+    first[1:] = (g[1:] != g[:-1]) | (k[1:] != k[:-1])
+    return np.sort(order[first])
+
+
+class _Identities:
+    """The identifiers of each candidate order: its contact's, then its own (simple orders)."""
+
+    def __init__(self, work: Work, orders: pa.Table) -> None:
+        customers = orders.column("customer_key").to_pylist()
+        contacts = work.session.contacts.load(work.counter_id, customers)
+        slot = {k: i for i, k in enumerate(contacts.column("uniq_id").to_pylist())}
+        where = np.array([slot.get(c, -1) for c in customers], np.int64)
+        self.has_contact = where >= 0
+        self.sources: list[tuple[pa.Table, np.ndarray]] = [(contacts, where)]
+        simple = np.asarray(pc.equal(orders.column("kind"), "simple_orders"))
+        self.sources.append((orders, np.where(simple, np.arange(len(orders)), -1)))
+
+    def client_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(order, ClientID)`` pairs, each order's in its own order, without repeats."""
+        groups, ranks, keys = [], [], []
+        for rank, (table, where) in enumerate(self.sources):
+            orders = np.flatnonzero(where >= 0)
+            parents, place, items = _exploded(take(table.column("client_ids"), where[orders]))
+            groups.append(orders[parents])
+            ranks.append(place + rank * 1_000_000)
+            keys.append(numbers(items).astype(np.uint64))
+        group, rank, key = np.concatenate(groups), np.concatenate(ranks), np.concatenate(keys)
+        order = np.lexsort((rank, group))
+        group, key = group[order], key[order]
+        keep = first_pairs(group, key)
+        return group[keep], key[keep]
+
+    def hashes(self, order: int, normalize: bool) -> list[tuple[int, str]]:
+        """Keys with labels of the phones and e-mails (plain or MD5) of one order."""
+        found: list[tuple[int, str]] = []
+        for table, where in self.sources:
+            row = int(where[order])
+            if row < 0:
+                continue
+            values = {
+                name: table.column(name)[row].as_py() or []
+                for name in ("emails", "phones", "emails_md5", "phones_md5")
+            }
+            found += contact_hash_keys(values["emails"], values["phones"], normalize)
+            for name, label in HASH_FIELDS:
+                found += [(md5_key(d.lower()), f"{label} {d}") for d in values[name]]
+        return found
+
+
+def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table:
+    """``orders`` with the not yet linked ones linked where the rules allow (decisions logged)."""
+    rules, log = work.rules, work.log
+    candidates = np.flatnonzero(~present(orders.column("linked_visit_id")))
+    if not len(candidates):
+        return orders
+    keys = orders.column("order_key")
+    unknown = candidates[~present(take(orders.column("status_type"), candidates))]
+    log.decide(
+        ORDER,
+        take(keys, unknown),
+        positions[unknown],
+        DecisionCode.NOT_LINKED_UNKNOWN_STATUS,
+        s1=take(orders.column("status_id"), unknown),
+    )
+    candidates = np.setdiff1d(candidates, unknown)
+    created = numbers(orders.column("create_date_time"))
+    age = work.now - created
+    old = candidates[age[candidates] > rules.order_age_limit_seconds]
+    log.decide(
+        ORDER,
+        take(keys, old),
+        positions[old],
+        DecisionCode.NOT_LINKED_ORDER_TOO_OLD,
+        n1=age[old],
+        n2=rules.order_age_limit_days,
+    )
+    candidates = np.setdiff1d(candidates, old)
+    if not len(candidates):
+        return orders
+    return _link(work, orders, positions, candidates, created)
+
+
+def _link(
+    work: Work, orders: pa.Table, positions: np.ndarray, candidates: np.ndarray, created: np.ndarray
+) -> pa.Table:
+    rules = work.rules
+    subset = orders.take(indices(candidates))
+    ids = _Identities(work, subset)
+    not_before = work.now - rules.visit_age_limit_seconds
+    group, key = ids.client_ids()
+    times = created[candidates]
+    g, visit, q = link_direct(
+        work.visits, IndexKind.CLIENT_ID, group, key, times[group], np.full(len(group), not_before)
+    )
+    linked = {
+        int(a): (int(b), f"ClientID {int(key[c])}") for a, b, c in zip(g, visit, q, strict=True)
+    }
+    has_ids = np.zeros(len(candidates), bool)
+    has_ids[group] = True
+    hash_rows: list[tuple[int, int]] = []
+    hash_labels: list[str] = []
+    for order in range(len(candidates)):
+        if order in linked:
+            continue
+        found = ids.hashes(order, rules.normalize_identifiers) if rules.advanced_matching else []
+        if found:
+            has_ids[order] = True
+        for digest, label in found:
+            hash_rows.append((order, digest))
+            hash_labels.append(label)
+    if hash_rows:
+        hg = np.array([r[0] for r in hash_rows], np.int64)
+        hk = np.array([r[1] for r in hash_rows], np.uint64)
+        g, visit, q = link_through_visitor(
+            work.visits, IndexKind.MD5, hg, hk, times[hg], np.full(len(hg), not_before)
+        )
+        linked.update(
+            {int(a): (int(b), hash_labels[int(c)]) for a, b, c in zip(g, visit, q, strict=True)}
+        )
+    return _record_links(work, orders, positions, candidates, ids, has_ids, linked)
+
+
+def _record_links(
+    work: Work,
+    orders: pa.Table,
+    positions: np.ndarray,
+    candidates: np.ndarray,
+    ids: _Identities,
+    has_ids: np.ndarray,
+    linked: dict[int, tuple[int, str]],
+) -> pa.Table:
+    rules, log = work.rules, work.log
+    keys = orders.column("order_key")
+    lost = np.flatnonzero(~has_ids)
+    if len(lost):
+        kinds = take(orders.column("kind"), candidates[lost]).to_pylist()
+        why = [
+            0
+            if not ids.has_contact[i] and kind == "orders"
+            else (2 if rules.advanced_matching else 1)
+            for i, kind in zip(lost.tolist(), kinds, strict=True)
+        ]
+        log.decide(
+            ORDER,
+            take(keys, candidates[lost]),
+            positions[candidates[lost]],
+            DecisionCode.NOT_LINKED_NO_IDENTITY,
+            n1=why,
+            s1=take(orders.column("customer_key"), candidates[lost]),
+        )
+    won = np.array(sorted(linked), np.int64)
+    missed = np.setdiff1d(np.flatnonzero(has_ids), won)
+    log.decide(
+        ORDER,
+        take(keys, candidates[missed]),
+        positions[candidates[missed]],
+        DecisionCode.NOT_LINKED_NO_VISIT,
+        n1=rules.visit_age_limit_days,
+    )
+    if not len(won):
+        return orders
+    rows = candidates[won]
+    visits = np.array([linked[int(i)][0] for i in won], np.int64)
+    labels = pa.array([linked[int(i)][1] for i in won], pa.string())
+    log.decide(
+        ORDER,
+        take(keys, rows),
+        positions[rows],
+        DecisionCode.LINKED,
+        n1=visits,
+        n2=work.visits.start_of(visits),
+        s1=labels,
+    )
+    for name, values in (
+        ("linked_visit_id", pa.array(visits)),
+        ("linked_by", labels),
+        ("linked_at", pa.array(np.full(len(rows), work.now))),
+    ):
+        at = orders.schema.get_field_index(name)
+        orders = orders.set_column(at, name, scatter(combined(orders.column(name)), rows, values))
+    return orders

@@ -1,0 +1,184 @@
+"""A counter's visits in memory: columns sorted by visit id, plus one link index per key kind.
+
+Built from the stored chunks (:class:`emulator.store.chunks.VisitChunks`) in a few array
+operations, so a restarted server answers its first upload without decoding a document per
+visit, and grown by merging each new load. Tables are immutable: a load makes a new one and
+swaps it in, so readers of the old one are never disturbed.
+
+Index kinds (spec §5.1, §7.1): ClientIDs; e-mail and phone MD5s captured by advanced
+matching (the first 8 bytes of the MD5); Direct click ids (yclid); UserIDs and e-commerce
+PurchaseIds (the first 8 bytes of their MD5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from emulator import matching
+from emulator.dates import from_ts
+from emulator.domain import Visit
+from emulator.engine.keys import hex_keys, text_keys
+
+VISIT_SCHEMA = pa.schema(
+    [
+        pa.field("visit_id", pa.int64()),
+        pa.field("client_id", pa.uint64()),
+        pa.field("start_time", pa.int64()),
+        pa.field("duration", pa.int64()),
+        pa.field("traffic_source", pa.string()),
+        pa.field("source_detail", pa.string()),
+        pa.field("utm_source", pa.string()),
+        pa.field("utm_medium", pa.string()),
+        pa.field("utm_campaign", pa.string()),
+        pa.field("utm_term", pa.string()),
+        pa.field("utm_content", pa.string()),
+        pa.field("yclid", pa.uint64()),
+        pa.field("user_id", pa.string()),
+        pa.field("purchase_id", pa.string()),
+        pa.field("device", pa.string()),
+        pa.field("region", pa.string()),
+        pa.field("email_md5", pa.list_(pa.string())),
+        pa.field("phone_md5", pa.list_(pa.string())),
+    ]
+)
+"""A visit as stored and indexed; ``start_time`` in Unix seconds. Field names are
+:class:`~emulator.domain.Visit`'s."""
+
+
+class IndexKind(StrEnum):
+    CLIENT_ID = "client_id"
+    MD5 = "md5"
+    YCLID = "yclid"
+    USER_ID = "user_id"
+    PURCHASE_ID = "purchase_id"
+
+
+def _numpy(column: pa.ChunkedArray | pa.Array, dtype: type) -> np.ndarray:
+    return np.asarray(pc.fill_null(column, 0).to_numpy(), dtype=dtype)
+
+
+def _exploded(lists: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Row of every list item, and the items."""
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    return np.asarray(pc.list_parent_indices(lists), np.int64), pc.list_flatten(lists)
+
+
+def identity_columns(
+    table: pa.Table,
+) -> dict[IndexKind, tuple[np.ndarray, np.ndarray]]:
+    """``(row, key)`` pairs per key kind other than the ClientID (most visits carry none)."""
+    found: dict[IndexKind, tuple[np.ndarray, np.ndarray]] = {}
+    md5_rows, md5_keys = [], []
+    for name in ("email_md5", "phone_md5"):
+        rows, items = _exploded(table.column(name))
+        md5_rows.append(rows)
+        md5_keys.append(hex_keys(items))
+    found[IndexKind.MD5] = (np.concatenate(md5_rows), np.concatenate(md5_keys))
+    yclid = table.column("yclid")
+    sent = np.flatnonzero(np.asarray(yclid.is_valid()))
+    found[IndexKind.YCLID] = (sent, _numpy(yclid, np.uint64)[sent])
+    for kind, name in ((IndexKind.USER_ID, "user_id"), (IndexKind.PURCHASE_ID, "purchase_id")):
+        column = table.column(name)
+        sent = np.flatnonzero(np.asarray(column.is_valid()))
+        values = column.take(pa.array(sent)) if len(sent) else pa.array([], pa.string())
+        found[kind] = (sent, text_keys(values))
+    return {kind: pair for kind, pair in found.items() if len(pair[0])}
+
+
+def _merge(
+    index: matching.VisitIndex | None, keys: np.ndarray, times: np.ndarray, rows: np.ndarray
+) -> matching.VisitIndex:
+    if index is None:
+        return matching.VisitIndex.build(keys, times, rows)
+    return index.merged(keys, times, rows)
+
+
+@dataclass(frozen=True)
+class VisitTable:
+    """A counter's visits (``table`` sorted by visit id) and their link indexes."""
+
+    table: pa.Table = field(default_factory=VISIT_SCHEMA.empty_table)
+    indexes: dict[IndexKind, matching.VisitIndex] = field(default_factory=dict)
+
+    @cached_property
+    def visit_ids(self) -> np.ndarray:
+        return _numpy(self.table.column("visit_id"), np.int64)
+
+    @cached_property
+    def client_ids(self) -> np.ndarray:
+        return _numpy(self.table.column("client_id"), np.uint64)
+
+    @cached_property
+    def start_times(self) -> np.ndarray:
+        return _numpy(self.table.column("start_time"), np.int64)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def with_visits(self, visits: pa.Table) -> VisitTable:
+        """A new table that also holds ``visits`` (ids not already present, any order)."""
+        if not len(visits):
+            return self
+        visits = visits.select(VISIT_SCHEMA.names).cast(VISIT_SCHEMA).combine_chunks()
+        new_ids = _numpy(visits.column("visit_id"), np.int64)
+        starts = _numpy(visits.column("start_time"), np.int64)
+        indexes = dict(self.indexes)
+        indexes[IndexKind.CLIENT_ID] = _merge(
+            indexes.get(IndexKind.CLIENT_ID),
+            _numpy(visits.column("client_id"), np.uint64),
+            starts,
+            new_ids,
+        )
+        for kind, (rows, keys) in identity_columns(visits).items():
+            indexes[kind] = _merge(indexes.get(kind), keys, starts[rows], new_ids[rows])
+        merged = pa.concat_tables([self.table, visits]) if len(self.table) else visits
+        ids = np.concatenate([self.visit_ids, new_ids])
+        order = np.argsort(ids, kind="stable")
+        return VisitTable(merged.take(pa.array(order)).combine_chunks(), indexes)
+
+    @classmethod
+    def from_chunks(cls, chunks: Sequence[pa.Table]) -> VisitTable:
+        if not chunks:
+            return cls()
+        return cls().with_visits(pa.concat_tables(chunks))
+
+    def positions(self, visit_ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.visit_ids, visit_ids)
+
+    def client_of(self, visit_ids: np.ndarray) -> np.ndarray:
+        return self.client_ids[self.positions(visit_ids)]
+
+    def start_of(self, visit_ids: np.ndarray) -> np.ndarray:
+        return self.start_times[self.positions(np.asarray(visit_ids, np.int64))]
+
+    def has(self, visit_ids: np.ndarray) -> np.ndarray:
+        ids = self.visit_ids
+        if not len(ids):
+            return np.zeros(len(visit_ids), bool)
+        pos = np.minimum(np.searchsorted(ids, visit_ids), len(ids) - 1)
+        return ids[pos] == visit_ids
+
+    def index(self, kind: IndexKind) -> matching.VisitIndex | None:
+        return self.indexes.get(kind)
+
+    def rows(self, positions: np.ndarray) -> pa.Table:
+        return self.table.take(pa.array(np.asarray(positions, np.int64)))
+
+
+def visits_of(table: pa.Table) -> list[Visit]:
+    """Visit records of stored rows (the control API's and the inspector's view)."""
+    out = []
+    for row in table.to_pylist():
+        row["start_time"] = from_ts(row["start_time"])
+        row["email_md5"] = tuple(row["email_md5"] or ())
+        row["phone_md5"] = tuple(row["phone_md5"] or ())
+        out.append(Visit(**row))
+    return out
