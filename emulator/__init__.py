@@ -6,7 +6,6 @@ emulator (``crmemu serve``) is a thin adapter over exactly this surface.
 """
 
 from emulator.clock import VirtualClock, WallClock
-from emulator.engine.config import CounterConfig, Goal
 from emulator.decisions import DecisionCode
 from emulator.domain import (
     Call,
@@ -24,11 +23,12 @@ from emulator.domain import (
     UploadKind,
     Visit,
 )
-from emulator.errors import ApiError
 from emulator.engine.attribution import Attribution
-from emulator.rules import RuleSet
+from emulator.engine.config import CounterConfig, Goal
 from emulator.engine.facade import Emulator
 from emulator.engine.reads import OrderView
+from emulator.errors import ApiError
+from emulator.rules import RuleSet
 
 __version__ = "0.1.0"
 

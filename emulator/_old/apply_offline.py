@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from emulator._old.counter import Goal, Processing
+from emulator._old.linking import IndexKind, Queries, link_direct, link_through_visitor, text_key
 from emulator.decisions import DecisionCode
 from emulator.domain import Call, OfflineConversion
-from emulator._old.linking import IndexKind, Queries, link_direct, link_through_visitor, text_key
 from emulator.serialize import to_jsonable
 
 OFFLINE_ROW = "offline_row"

@@ -21,6 +21,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from emulator._old.counter import CRM_GOAL, Processing, from_ts
+from emulator._old.linking import IndexKind, Queries, link_direct, link_through_visitor, md5_key
+from emulator._old.repository import (
+    ORDERS,
+    SIMPLE_ORDERS,
+    StoredOrder,
+    count_orders_by_customer,
+    load_contacts,
+    load_orders,
+    orders_of_customers,
+    save_contact,
+    save_order,
+)
 from emulator.decisions import DecisionCode
 from emulator.domain import Contact, MergeMode, Order, OrderStatus, SimpleOrder
 from emulator.goals import (
@@ -33,19 +45,7 @@ from emulator.goals import (
     resolve_status,
 )
 from emulator.identity import IdentityError, md5_hex, normalize_email, normalize_phone
-from emulator._old.linking import IndexKind, Queries, link_direct, link_through_visitor, md5_key
 from emulator.merge import merge
-from emulator._old.repository import (
-    ORDERS,
-    SIMPLE_ORDERS,
-    StoredOrder,
-    count_orders_by_customer,
-    load_contacts,
-    load_orders,
-    orders_of_customers,
-    save_contact,
-    save_order,
-)
 from emulator.rules import CreateDateConflict, DuplicateIdOrder, UpdateWindowAnchor
 
 ORDER = "order"

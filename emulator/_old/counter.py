@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from emulator._old.linking import VisitTable
 from emulator.dates import zone
 from emulator.decisions import DecisionCode
 from emulator.domain import MergeMode, OrderStatus
-from emulator._old.linking import VisitTable
 from emulator.rules import RuleSet
 
 JS_GOAL = "action"

@@ -27,9 +27,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from emulator.domain import StatusType
 from emulator._old.repository import iter_contacts, iter_orders
 from emulator._old.store import Store
+from emulator.domain import StatusType
 
 INSIGNIFICANT_SOURCES = frozenset({"direct", "internal", "saved"})
 YANDEX_DIRECT = "yandex direct"

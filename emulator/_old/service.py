@@ -29,7 +29,6 @@ from emulator._old.apply_orders import (
     apply_orders,
     unknown_statuses,
 )
-from emulator.clock import Clock, VirtualClock
 from emulator._old.counter import (
     CALL_GOAL,
     CRM_GOAL,
@@ -41,6 +40,10 @@ from emulator._old.counter import (
     from_ts,
     to_ts,
 )
+from emulator._old.linking import VisitTable
+from emulator._old.repository import SIMPLE_ORDERS, load_mapping, save_mapping
+from emulator._old.store import Store
+from emulator.clock import Clock, VirtualClock
 from emulator.domain import (
     Call,
     Contact,
@@ -58,11 +61,8 @@ from emulator.domain import (
 )
 from emulator.errors import ApiError
 from emulator.goals import crm_goals_of
-from emulator._old.linking import VisitTable
-from emulator._old.repository import SIMPLE_ORDERS, load_mapping, save_mapping
 from emulator.rules import RuleSet, ValidationFailure
 from emulator.serialize import from_jsonable, to_jsonable
-from emulator._old.store import Store
 
 CRM = "crm"
 OFFLINE = "offline"

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Query, Request
 
 from emulator.api.common import REPORT, text_query
 from emulator.api.guard import Caller, context
-from emulator.errors import ApiError
 from emulator.engine.reports import Attribution, Dimension, Report
+from emulator.errors import ApiError
 
 router = APIRouter(prefix="/stat/v1", tags=["Reporting"])
 
