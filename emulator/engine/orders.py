@@ -128,6 +128,8 @@ class _Applier:
                 allowed[i] = True
         refused = ~allowed
         if refused.any():
+            refused_keys = state.get("order_key", keys[refused]).to_pylist()
+            work.mentions += [(ORDER, key) for key in refused_keys]
             log.decide(
                 ORDER,
                 state.get("order_key", keys[refused]),

@@ -50,8 +50,11 @@ def subject_entries(
     if subject_type in (ORDER, CONTACT):
         table = session.orders if subject_type == ORDER else session.contacts
         rows = table.load(counter_id, [key])
+        mentioned = session.ledger.mentions(counter_id, subject_type, key)
         if len(rows):
-            return _seqs(rows.column("entries")[0].as_py())
+            return sorted({*_seqs(rows.column("entries")[0].as_py()), *mentioned})
+        if mentioned:
+            return mentioned
     return None
 
 

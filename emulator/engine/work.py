@@ -40,6 +40,8 @@ class Work:
     orders: list[pa.Table] = field(default_factory=list)
     contacts: list[pa.Table] = field(default_factory=list)
     offline_rows: list[pa.Table] = field(default_factory=list)
+    mentions: list[tuple[str, str]] = field(default_factory=list)
+    """Subjects this work decides about that have no row to name the entry."""
 
     @property
     def rules(self) -> RuleSet:
@@ -69,6 +71,7 @@ class Work:
                 self.now,
                 {"decisions": decisions, "reaches": reaches, "offline_rows": offline},
             )
+            self.session.ledger.mention(self.counter_id, seq, self.mentions)
         stores = ((self.session.orders, self.orders), (self.session.contacts, self.contacts))
         for table, parts in stores:
             for rows in parts:
@@ -76,6 +79,7 @@ class Work:
         self.orders.clear()
         self.contacts.clear()
         self.offline_rows.clear()
+        self.mentions.clear()
         self.log = Log()
 
 

@@ -83,9 +83,22 @@ class Ledger:
         )
         return int(cursor.lastrowid or 0)
 
-    def next_seq(self) -> int:
-        row = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM ledger").fetchone()
-        return int(row[0]) + 1
+    def mention(self, counter_id: int, seq: int, subjects: Iterable[tuple[str, str]]) -> None:
+        """Note that entry ``seq`` mentions subjects that have no row of their own (an order
+        refused by the per-customer cap): their history is found here."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO ledger_mentions (counter_id, subject_type, subject_key, seq) "
+            "VALUES (?, ?, ?, ?)",
+            [(counter_id, kind, key, seq) for kind, key in subjects],
+        )
+
+    def mentions(self, counter_id: int, subject_type: str, key: str) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT seq FROM ledger_mentions WHERE counter_id = ? AND subject_type = ? "
+            "AND subject_key = ? ORDER BY seq",
+            (counter_id, subject_type, key),
+        )
+        return [r[0] for r in rows]
 
     def entries(
         self,

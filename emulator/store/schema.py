@@ -145,6 +145,13 @@ CREATE TABLE ledger (
 );
 CREATE INDEX ledger_by_counter ON ledger (counter_id, seq);
 CREATE INDEX ledger_by_uploading ON ledger (counter_id, uploading_id);
+CREATE TABLE ledger_mentions (
+    counter_id INTEGER NOT NULL,
+    subject_type TEXT NOT NULL,
+    subject_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (counter_id, subject_type, subject_key, seq)
+) WITHOUT ROWID;
 CREATE TABLE offline_conversions (
     counter_id INTEGER NOT NULL,
     conversion_key TEXT NOT NULL,
@@ -176,6 +183,7 @@ COUNTER_TABLES = (
     "uploadings",
     "pending_parts",
     "ledger",
+    "ledger_mentions",
     "offline_conversions",
     "counters",
 )
