@@ -87,7 +87,7 @@ def test_reset_forgets_counters(client):
 def test_visits_from_csv_and_json(client):
     csv = (
         "visit_id,client_id,start_time,traffic_source,utm_source,yclid,email_md5\n"
-        '1,42,1714546800,ad,yandex,123456,"aaa,bbb"\n'
+        f'1,42,1714546800,ad,yandex,123456,"{"a" * 32},{"B" * 32}"\n'
         "2,42,2024-05-02T10:00:00+05:00,organic,,,\n"
     )
     loaded = client.post(
@@ -112,8 +112,19 @@ def test_visits_from_csv_and_json(client):
         ("visit_id,client_id,start_time\n1,x,1714546800\n", "client_id"),
         ("visit_id,client_id,start_time\n1,42,2024-05-02T10:00:00\n", "start_time"),
         ("visit_id,client_id,start_time,colour\n1,42,1714546800,red\n", "colour"),
+        ("visit_id,client_id,start_time\n9223372036854775808,42,1714546800\n", "visit_id"),
+        ("visit_id,client_id,start_time\n1,18446744073709551616,1714546800\n", "client_id"),
+        ("visit_id,client_id,start_time,email_md5\n1,42,1714546800,zz\n", "email_md5"),
     ],
-    ids=["missing", "not-a-number", "no-offset", "unknown-column"],
+    ids=[
+        "missing",
+        "not-a-number",
+        "no-offset",
+        "unknown-column",
+        "id-2^63",
+        "clientid-2^64",
+        "md5",
+    ],
 )
 def test_bad_visits_load_nothing(client, body, column):
     response = client.post(

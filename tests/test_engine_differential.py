@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from emulator import Emulator
-from emulator._old.service import Emulator as OldEmulator
+from emulator._old.service import Emulator as Old01
+from emulator._old.visit_input import visits_from_csv, visits_from_json
 from emulator.api import inprocess_client
 from emulator.scenario import load_scenario
 from emulator.sim import send_timeline, simulate
@@ -36,6 +37,16 @@ METRICS = ",".join(
 )
 
 
+class OldEmulator(Old01):
+    """The 0.1 engine with the visit routes of its time."""
+
+    def load_visits_csv(self, counter_id: int, stream: Any) -> int:
+        return self.load_visits(counter_id, visits_from_csv(stream))
+
+    def load_visits_json(self, counter_id: int, body: Any) -> int:
+        return self.load_visits(counter_id, visits_from_json(body))
+
+
 def _outcomes(engine: Any, result: Any, scenario: Any) -> dict[str, Any]:
     counter = dict(result.counter)
     counter["rules"] = scenario.rules.to_mapping()
@@ -45,15 +56,15 @@ def _outcomes(engine: Any, result: Any, scenario: Any) -> dict[str, Any]:
     client = inprocess_client(engine)
     try:
         client.post("/_emulator/reset").raise_for_status()
-        send_timeline(result.timeline, client, token, counter_id, visits=result.visits, counter=counter)
+        send_timeline(
+            result.timeline, client, token, counter_id, visits=result.visits, counter=counter
+        )
         last = max(u.sent_at for u in result.timeline)
         end = last + timedelta(seconds=scenario.rules.processing_delay_seconds + 1)
         client.post("/_emulator/clock", json={"now": end.isoformat()}).raise_for_status()
         base = f"/_emulator/counters/{counter_id}"
         orders = client.get(f"{base}/orders").json()["orders"]
-        views = {
-            o["order_id"]: client.get(f"{base}/orders/{o['order_id']}").json() for o in orders
-        }
+        views = {o["order_id"]: client.get(f"{base}/orders/{o['order_id']}").json() for o in orders}
         reaches = client.get(f"{base}/goal_reaches").json()["goal_reaches"]
         offline = {}
         for path in ("uploadings", "calls_uploadings"):

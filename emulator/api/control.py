@@ -20,7 +20,6 @@ from emulator.api.faults import Fault
 from emulator.api.guard import context
 from emulator.api.settings import QuotaSettings
 from emulator.api.views import control_counter, order_view
-from emulator.api.visits import visits_from_csv, visits_from_json
 from emulator.errors import ApiError
 
 router = APIRouter(prefix="/_emulator", tags=["Emulator control"])
@@ -116,15 +115,17 @@ async def load_visits(request: Request, counter_id: CounterId) -> dict[str, Any]
     """Visits as CSV (raw ``text/csv`` or a multipart ``file``) or JSON ``{"visits": [...]}``."""
     api = context(request)
     kind = media_type(request)
+    emulator = api.emulator
     if kind == MULTIPART:
         async with uploaded_file(request, api.settings) as file:
-            visits = await off_loop(visits_from_csv, file)
+            loaded = await off_loop(emulator.load_visits_csv, counter_id, file)
     elif kind.endswith("json"):
-        visits = visits_from_json(await read_json(request, api.settings))
+        body = await read_json(request, api.settings)
+        loaded = await off_loop(emulator.load_visits_json, counter_id, body)
     else:
         async with spooled_body(request, api.settings) as body:
-            visits = await off_loop(visits_from_csv, body)
-    return {"loaded": await off_loop(api.emulator.load_visits, counter_id, visits)}
+            loaded = await off_loop(emulator.load_visits_csv, counter_id, body)
+    return {"loaded": loaded}
 
 
 @router.get("/counters/{counter_id}/orders")

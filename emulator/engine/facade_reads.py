@@ -1,0 +1,205 @@
+"""The engine's read side, as a part of :class:`~emulator.engine.facade.Emulator`: orders and
+their history, goal reaches, uploadings, offline rows, visits and reports.
+
+Every method reads the committed state through this thread's read connection, so it answers
+while an upload is being applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from emulator.domain import OfflineUploading, Uploading, UploadKind, Visit
+from emulator.engine import params, reads, reports
+from emulator.engine.accept import CALLS, CRM, OFFLINE
+from emulator.engine.config import CounterConfig
+from emulator.engine.reads import OrderView
+from emulator.engine.uploads import Uploads, offline_uploading
+from emulator.engine.visitbook import VisitBook
+from emulator.engine.visits import visits_of
+from emulator.errors import ApiError
+from emulator.serialize import from_jsonable
+from emulator.store import Store
+
+
+class ReadSide:
+    """Read-side methods of the emulator (mixed into :class:`Emulator`)."""
+
+    store: Store
+    _visits: VisitBook
+    _uploads: Uploads
+    now: Callable[[], datetime]
+    counter: Callable[[int], CounterConfig]
+
+    def visits(self, counter_id: int, visit_ids: Iterable[int] | None = None) -> list[Visit]:
+        table = self._visits.table(counter_id)
+        if visit_ids is None:
+            return visits_of(table.table)
+        wanted = sorted(set(visit_ids))
+        ids = np.array(wanted, np.int64)
+        held = ids[table.has(ids)]
+        return visits_of(table.rows(table.positions(held)))
+
+    def last_uploadings(
+        self, counter_id: int, limit: int = 10, datetime_offset: datetime | None = None
+    ) -> list[Uploading]:
+        """``GET last_uploadings`` (spec §4.10): newest first, strictly before the offset."""
+        self.counter(counter_id)
+        if not 1 <= limit <= 1000:
+            raise ApiError("invalid_parameter", "limit must be between 1 and 1000", "limit")
+        bound = int(datetime_offset.timestamp()) if datetime_offset else None
+        rows = self.store.read().uploadings.newest(counter_id, CRM, limit, bound)
+        return [from_jsonable(Uploading, r.meta) for r in rows]
+
+    def offline_uploadings(
+        self, counter_id: int, limit: int = 10_000, offset: int = 0, calls: bool = False
+    ) -> list[OfflineUploading]:
+        """``GET offline_conversions/uploadings`` (and ``calls_uploadings``), oldest first."""
+        self.counter(counter_id)
+        rows = self.store.read().uploadings.oldest(
+            counter_id, CALLS if calls else OFFLINE, limit, offset
+        )
+        return [offline_uploading(r, self.now()) for r in rows]
+
+    def offline_uploading(
+        self, counter_id: int, uploading_id: int, calls: bool = False
+    ) -> OfflineUploading:
+        self.counter(counter_id)
+        return self._uploads.offline_meta(
+            counter_id, CALLS if calls else OFFLINE, str(uploading_id), self.now()
+        )
+
+    def offline_rows(self, counter_id: int, uploading_id: int) -> list[dict[str, Any]]:
+        """Each row of an offline uploading with its linked visit or the reason it has none."""
+        counter = self.counter(counter_id)
+        session = self.store.read()
+        family = session.uploadings.family_of(counter_id, str(uploading_id), (OFFLINE, CALLS))
+        if family is None:
+            raise ApiError(
+                "not_found", f"offline uploading {uploading_id} does not exist", "uploading_id"
+            )
+        kind = UploadKind.OFFLINE_CONVERSIONS if family == OFFLINE else UploadKind.CALLS
+        return reads.offline_rows(session, counter, str(uploading_id), kind)
+
+    # -- inspection -------------------------------------------------------------------------
+    def decisions(self, counter_id: int, subject_type: str, key: str) -> list[dict[str, Any]]:
+        return reads.decisions(self.store.read(), self.counter(counter_id), subject_type, key)
+
+    def goal_reaches(
+        self, counter_id: int, subject_type: str | None = None, key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every goal reach, in the order it happened (optionally of one subject)."""
+        return reads.goal_reaches(self.store.read(), self.counter(counter_id), subject_type, key)
+
+    def order(self, counter_id: int, order_id: str) -> OrderView:
+        """The order's current fields, link, decisions and goal reaches."""
+        view = reads.order_view(self.store.read(), self.counter(counter_id), order_id)
+        if view is None:
+            raise ApiError(
+                "not_found", f"order {order_id!r} is unknown on counter {counter_id}", "order_id"
+            )
+        return view
+
+    def orders_summary(self, counter_id: int) -> list[dict[str, Any]]:
+        """Every order in one list: status, amounts, link and the codes of its decisions."""
+        self.counter(counter_id)
+        return reads.orders_summary(self.store.read(), counter_id)
+
+    def order_ids(self, counter_id: int) -> list[str]:
+        self.counter(counter_id)
+        return reads.order_keys(self.store.read(), counter_id)
+
+    def users_and_customers(self, counter_id: int) -> list[dict[str, Any]]:
+        self.counter(counter_id)
+        return reads.users_and_customers(self.store.read(), counter_id)
+
+    # -- reports ----------------------------------------------------------------------------
+    def _report_data(self, counter: CounterConfig) -> reports.ReportData:
+        session = self.store.read()
+        columns = ["create_date_time", "status_type", "revenue", "cost", "linked_visit_id"]
+        reaches = reads.goal_reaches(session, counter)
+        table = pa.table(
+            {
+                "goal_id": pa.array([r["goal_id"] for r in reaches], pa.int64()),
+                "visit_id": pa.array([r["visit_id"] for r in reaches], pa.int64()),
+                "revenue": pa.array([r["revenue"] for r in reaches], pa.string()),
+            }
+        )
+        return reports.ReportData(
+            self._visits.table(counter.counter_id).table,
+            session.orders.all(counter.counter_id, columns),
+            table,
+            counter.time_zone,
+        )
+
+    def order_sources(
+        self,
+        counter_id: int,
+        attribution: str | reports.Attribution = reports.Attribution.LAST_SIGNIFICANT,
+        dimension: str = "TrafficSource",
+        date1: date | None = None,
+        date2: date | None = None,
+    ) -> list[reports.SourceRow]:
+        """The "Order sources from CRM" report (see :mod:`emulator.engine.reports`)."""
+        counter = self.counter(counter_id)
+        model = params.attribution(attribution)
+        if dimension not in reports.DIMENSIONS:
+            raise ApiError("invalid_parameter", f"unknown dimension {dimension!r}", "dimensions")
+        return reports.order_sources(self._report_data(counter), model, dimension, date1, date2)
+
+    def goal_report(
+        self,
+        counter_id: int,
+        attribution: str | reports.Attribution = reports.Attribution.LAST_SIGNIFICANT,
+        dimension: str = "TrafficSource",
+    ) -> dict[int, dict[str | None, tuple[int, Decimal]]]:
+        """Goal reaches and revenue per goal id and attributed source."""
+        counter = self.counter(counter_id)
+        return reports.goal_reports(
+            self._report_data(counter), params.attribution(attribution), dimension
+        )
+
+    def report(
+        self,
+        counter_id: int,
+        metrics: Sequence[str],
+        dimensions: Sequence[str] = (),
+        attribution: str | reports.Attribution = reports.Attribution.LAST_SIGNIFICANT,
+        date1: str | date | None = None,
+        date2: str | date | None = None,
+    ) -> reports.Report:
+        """A Reporting API query (``GET /stat/v1/data``) over one counter.
+
+        Names are the API's (``ym:s:visits``, ``ym:s:cdpOrders*``, ``ym:s:goal<ID>reaches``,
+        ``ym:s:goal<ID>revenue``; ``ym:s:date``, ``ym:s:<attribution>TrafficSource`` …); dates
+        take ``today``, ``yesterday``, ``NdaysAgo`` or ``YYYY-MM-DD`` in the counter's zone and
+        default to the API's last seven days (https://yandex.ru/dev/metrika/en/stat/).
+        """
+        counter = self.counter(counter_id)
+        model = params.attribution(attribution)
+        if not metrics:
+            raise ApiError("missing_parameter", "metrics is required", "metrics")
+        for name, values, most in (
+            ("metrics", metrics, reports.MAX_METRICS),
+            ("dimensions", dimensions, reports.MAX_DIMENSIONS),
+        ):
+            if len(values) > most:
+                raise ApiError("invalid_parameter", f"at most {most} {name} per query", name)
+        today = self.now().astimezone(counter.tz).date()
+        try:
+            parsed = [reports.parse_dimension(name, model) for name in dimensions]
+            for name in metrics:
+                reports.metric(name)
+        except ValueError as exc:
+            raise ApiError("invalid_parameter", str(exc), "metrics/dimensions") from None
+        first = params.report_date("date1", date1 or "6daysAgo", today)
+        last = params.report_date("date2", date2 or "today", today)
+        if first > last:
+            raise ApiError("invalid_parameter", "date1 is after date2", "date1")
+        return reports.report(self._report_data(counter), metrics, parsed, first, last)
