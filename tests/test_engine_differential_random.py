@@ -47,10 +47,14 @@ goal_cells = st.none() | st.lists(
     max_size=2,
 ).map(tuple)
 pairs = st.none() | st.lists(
-    st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["x", "y"])), max_size=2, unique_by=lambda p: p[0]
+    st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["x", "y"])),
+    max_size=2,
+    unique_by=lambda p: p[0],
 ).map(tuple)
 products = st.none() | st.lists(
-    st.tuples(st.sampled_from(["pear", "plum"]), st.integers(1, 3)), max_size=2, unique_by=lambda p: p[0]
+    st.tuples(st.sampled_from(["pear", "plum"]), st.integers(1, 3)),
+    max_size=2,
+    unique_by=lambda p: p[0],
 ).map(tuple)
 
 orders = st.lists(
@@ -134,13 +138,21 @@ class Differential(RuleBasedStateMachine):
             OldEmulator(Path(self.dir.name) / "old.sqlite3"),
             Emulator(Path(self.dir.name) / "new.sqlite3"),
         ]
-        goals = (Goal(1, "Good leads", "good_lead"), Goal(2, "Cell", "cell"), Goal(3, "Done", "done"))
+        goals = (
+            Goal(1, "Good leads", "good_lead"),
+            Goal(2, "Cell", "cell"),
+            Goal(3, "Done", "done"),
+        )
         for emu in self.engines:
             emu.put_counter(CounterConfig(COUNTER, "Europe/Moscow", rules, goals))
             emu.set_clock(START)
             emu.map_order_statuses(
                 COUNTER,
-                {"order_statuses": [{"id": "mapped_done", "type": "PAID", "goal_action_ids": ["done"]}]},
+                {
+                    "order_statuses": [
+                        {"id": "mapped_done", "type": "PAID", "goal_action_ids": ["done"]}
+                    ]
+                },
             )
             emu.load_visits(
                 COUNTER,
@@ -201,7 +213,17 @@ class Differential(RuleBasedStateMachine):
         keys = emu.order_ids(COUNTER)
         views = {key: emu.order(COUNTER, key) for key in keys}
         return (
-            {k: (v.order, v.status_type, v.linked_visit_id, v.linked_by, v.decisions, v.goal_reaches) for k, v in views.items()},
+            {
+                k: (
+                    v.order,
+                    v.status_type,
+                    v.linked_visit_id,
+                    v.linked_by,
+                    v.decisions,
+                    v.goal_reaches,
+                )
+                for k, v in views.items()
+            },
             emu.goal_reaches(COUNTER),
             emu.users_and_customers(COUNTER),
             [(r.dimension, r.visits, r.metrics) for r in emu.order_sources(COUNTER)],
@@ -210,7 +232,9 @@ class Differential(RuleBasedStateMachine):
 
 
 def _diff(what: str, was: object, now: object) -> str:
-    lines = difflib.unified_diff(pformat(was).splitlines(), pformat(now).splitlines(), "0.1", "v2", lineterm="")
+    lines = difflib.unified_diff(
+        pformat(was).splitlines(), pformat(now).splitlines(), "0.1", "v2", lineterm=""
+    )
     return f"{what}:\n" + "\n".join(lines)
 
 
