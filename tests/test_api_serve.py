@@ -80,7 +80,8 @@ def _wait_until_up(url: str) -> None:
 
 def test_default_counter_state_file_and_restart(tmp_path):
     db = tmp_path / "state.sqlite3"
-    with serving(tmp_path / "first.log", "--db", str(db)) as (url, banner):
+    first = ("--db", str(db), "--allow-host", "api-metrika.yandex.net")
+    with serving(tmp_path / "first.log", *first) as (url, banner):
         assert f"counter {DEFAULT_COUNTER}  token {DEFAULT_TOKEN}" in banner
         headers = {"Authorization": f"OAuth {DEFAULT_TOKEN}", "Host": "api-metrika.yandex.net"}
         response = httpx.post(

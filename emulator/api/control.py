@@ -7,17 +7,17 @@ real routes.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 
-from emulator.api.bodies import MULTIPART, media_type, read_json, spooled_body, uploaded_file
+from emulator.api.bodies import json_document, media_type, read_json, spooled_body
 from emulator.api.common import CounterId, json_body, off_loop
 from emulator.api.config import counter_config
 from emulator.api.faults import Fault
 from emulator.api.guard import context
+from emulator.api.protect import CSV
 from emulator.api.settings import QuotaSettings
 from emulator.api.views import control_counter, order_view
 from emulator.api.visits import visits_from_csv, visits_from_json
@@ -30,11 +30,10 @@ OBJECT = {"type": "object"}
 
 @router.post("/reset")
 def reset(request: Request) -> dict[str, Any]:
-    """Forget all state, counters included; quota counts and pending faults too."""
+    """Forget all state, counters included; quota counts, quota changes and faults too."""
     api = context(request)
     api.emulator.reset()
-    api.quotas.clear()
-    api.faults.clear()
+    api.forget()
     return {"ok": True}
 
 
@@ -113,18 +112,13 @@ VISITS_BODY = {
 
 @router.post("/counters/{counter_id}/visits", openapi_extra=VISITS_BODY)
 async def load_visits(request: Request, counter_id: CounterId) -> dict[str, Any]:
-    """Visits as CSV (raw ``text/csv`` or a multipart ``file``) or JSON ``{"visits": [...]}``."""
+    """Visits as CSV (``text/csv``) or JSON ``{"visits": [...]}`` (``application/json``)."""
     api = context(request)
-    kind = media_type(request)
-    if kind == MULTIPART:
-        async with uploaded_file(request, api.settings) as file:
-            visits = await off_loop(visits_from_csv, file)
-    elif kind.endswith("json"):
-        visits = visits_from_json(await read_json(request, api.settings))
-    else:
-        async with spooled_body(request, api.settings) as body:
-            visits = await off_loop(visits_from_csv, body)
-    return {"loaded": await off_loop(api.emulator.load_visits, counter_id, visits)}
+    csv = media_type(request) == CSV
+    body_of, parse = (spooled_body, visits_from_csv) if csv else (json_document, visits_from_json)
+    async with body_of(request, api.settings) as body:
+        visits = await off_loop(parse, body)
+        return {"loaded": await off_loop(api.emulator.load_visits, counter_id, visits)}
 
 
 @router.get("/counters/{counter_id}/orders")
@@ -194,7 +188,9 @@ def get_quotas(request: Request) -> dict[str, Any]:
 
 @router.put("/quotas", openapi_extra=json_body(OBJECT))
 async def set_quotas(request: Request) -> dict[str, Any]:
-    """Change quotas (``{"enabled": false}`` switches them off); counts start afresh."""
+    """Change quotas (``{"enabled": false}`` switches them off); counts start afresh.
+
+    The change is kept in the state file: it holds across restarts until a reset."""
     api = context(request)
     body = await read_json(request, api.settings)
     if not isinstance(body, dict):
@@ -203,7 +199,5 @@ async def set_quotas(request: Request) -> dict[str, Any]:
         quotas = QuotaSettings.from_mapping(body, api.quotas.settings)
     except ValueError as exc:
         raise ApiError("invalid_parameter", str(exc)) from None
-    api.quotas.settings = quotas
-    api.quotas.clear()
-    api.settings = replace(api.settings, quotas=quotas)
+    await off_loop(api.set_quotas, quotas)
     return quotas.to_mapping()
