@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
+from http import HTTPStatus
 from types import TracebackType
 
 import h11
@@ -72,7 +73,9 @@ class EnvelopeH11Protocol(H11Protocol):
         body = json.dumps(error.to_json()).encode()
         headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
         for event in (
-            h11.Response(status_code=error.status, headers=headers),
+            h11.Response(
+                status_code=error.status, headers=headers, reason=HTTPStatus(error.status).phrase
+            ),
             h11.Data(data=body),
             h11.EndOfMessage(),
         ):
