@@ -108,10 +108,16 @@ def make_server(
 class LiveServer:
     """The app served on ``host`` (a free port by default) by a daemon thread."""
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        forwarded_allow_ips: Sequence[str] = (),
+    ) -> None:
         self._socket = bind(host, port)
         self.base_url = base_url(self._socket)
-        self._server = make_server(app)
+        self._server = make_server(app, forwarded_allow_ips=forwarded_allow_ips)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
