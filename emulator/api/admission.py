@@ -38,11 +38,6 @@ class Admission:
         self._counters: dict[Hashable, asyncio.Lock] = {}
         self._holders: dict[Hashable, int] = {}
 
-    @property
-    def queued(self) -> int:
-        """Large uploads waiting for the budget (not those waiting for their counter)."""
-        return sum(not future.done() for _, future in self._waiting)
-
     @asynccontextmanager
     async def admit(
         self, key: Hashable, size: int, spool: SpooledTemporaryFile[bytes] | None = None
