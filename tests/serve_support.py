@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+UPLOAD_HEADER = "id,create_date_time,client_ids,order_status,revenue\n"
 COMMAND = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "warning"]
 
 
@@ -81,3 +82,9 @@ def _wait_until_up(url: str) -> None:
             return
         except httpx.TransportError:
             time.sleep(0.05)
+
+
+def upload_body(prefix: str, rows: int) -> bytes:
+    """A simple-orders CSV of ``rows`` orders with ids ``<prefix>-<n>``."""
+    lines = "".join(f"{prefix}-{n},10.01.2024 11:56,{n + 1},PAID,{n}\n" for n in range(rows))
+    return (UPLOAD_HEADER + lines).encode()
