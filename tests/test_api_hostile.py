@@ -259,6 +259,12 @@ def test_a_stalled_body_times_out_with_408(server):
     assert (status, body["errors"][0]["error_type"]) == (408, "timeout")
 
 
+def test_headers_sent_a_byte_at_a_time_time_out_with_408(server):
+    served, _, _ = server
+    status, body = _status_and_body(_raw_exchange(served, b"GET /_emulator/clock HTTP/1.1\r\nHo"))
+    assert (status, body["errors"][0]["error_type"]) == (408, "timeout")
+
+
 def test_a_client_gone_mid_upload_is_one_log_line(server):
     served, log, _ = server
     before = log.read_text()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import re
-from typing import Any
 
 import anyio
 from starlette.datastructures import Headers
@@ -169,8 +168,3 @@ class Protect:
 
 def _preflight(scope: Scope, headers: Headers) -> bool:
     return scope["method"] == "OPTIONS" and "access-control-request-method" in headers
-
-
-def admin_headers(settings: ApiSettings) -> dict[str, Any]:
-    """The header a client of the control routes sends (none without an admin token)."""
-    return {ADMIN_HEADER: settings.admin_token} if settings.admin_token else {}

@@ -139,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
     print(banner(url, emulator, args.db), flush=True)
     try:
         app = create_app(emulator, settings)
-        server = make_server(app, args.log_level, settings.forwarded_allow_ips)
+        server = make_server(
+            app, args.log_level, settings.forwarded_allow_ips, settings.body_timeout_seconds
+        )
         server.run(sockets=[sock])
     finally:
         sock.close()
