@@ -1,15 +1,15 @@
 """Latency of small reads while large uploads run, and the server's peak memory.
 
-    python benchmarks/load.py [--upload-mb 20] [--uploaders 3] [--reads 300]
+    python benchmarks/load.py [--upload-mb 20] [--uploaders 3] [--reads 300] [--seconds 30]
 
 Starts ``crmemu serve`` on 127.0.0.1 (a fresh state file in a temporary directory) and
 measures, in the same run:
 
 - the floor: p50/p99 of ``--reads`` small reads (``GET last_uploadings``) on the idle server,
   and its resident memory once warmed up;
-- the load: the same reads while ``--uploaders`` clients each upload simple-orders files of
-  ``--upload-mb`` MB, one after another, to their own counter (and then a second round to
-  one shared counter, which admission control queues);
+- the load: the same reads (at most ``--seconds`` of them) while ``--uploaders`` clients each
+  upload simple-orders files of ``--upload-mb`` MB, one after another, to their own counter
+  (and then a second round to one shared counter, which admission control queues);
 - the server's peak RSS (``VmHWM``) after each phase.
 
 Figures are printed beside the floor as ratios; nothing is asserted.
@@ -57,13 +57,15 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
-def read_latencies(url: str, count: int) -> list[float]:
+def read_latencies(url: str, count: int, seconds: float = float("inf")) -> list[float]:
+    """Seconds each of ``count`` small reads took (fewer once ``seconds`` have passed)."""
     path = f"/cdp/api/v1/counter/{COUNTERS[-1]}/last_uploadings"
-    times = []
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
     with httpx.Client(
         base_url=url, headers={"Authorization": f"OAuth {TOKEN}"}, timeout=None
     ) as client:
-        for _ in range(count):
+        while len(times) < count and (len(times) < 5 or time.perf_counter() < deadline):
             start = time.perf_counter()
             client.get(path).raise_for_status()
             times.append(time.perf_counter() - start)
@@ -97,14 +99,16 @@ def uploads(url: str, counters: list[int], body: bytes, stop: threading.Event) -
     return statuses
 
 
-def loaded_phase(url: str, counters: list[int], body: bytes, reads: int) -> tuple[list, list]:
+def loaded_phase(
+    url: str, counters: list[int], body: bytes, reads: int, seconds: float
+) -> tuple[list, list]:
     stop = threading.Event()
     result: list[list[int]] = []
     worker = threading.Thread(target=lambda: result.append(uploads(url, counters, body, stop)))
     worker.start()
     time.sleep(1.0)  # let the uploads get going
     try:
-        times = read_latencies(url, reads)
+        times = read_latencies(url, reads, seconds)
     finally:
         stop.set()
         worker.join()
@@ -116,6 +120,7 @@ def main() -> None:
     parser.add_argument("--upload-mb", type=float, default=20.0)
     parser.add_argument("--uploaders", type=int, default=3)
     parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
     body = upload_file(args.upload_mb)
     with tempfile.TemporaryDirectory() as folder:
@@ -134,11 +139,11 @@ def main() -> None:
                 (f"{args.uploaders} on one", [COUNTERS[0]] * args.uploaders),
             )
             for name, counters in phases:
-                times, statuses = loaded_phase(served.url, counters, body, args.reads)
+                times, statuses = loaded_phase(served.url, counters, body, args.reads, args.seconds)
                 p50, p99 = percentiles(times)
                 _, peak = peak_rss_mb(served.process.pid)
                 print(
-                    f"{name}: p50 {p50:6.2f} ms ({p50 / floor[0]:.1f}x)  "
+                    f"{name}: {len(times)} reads, p50 {p50:6.2f} ms ({p50 / floor[0]:.1f}x)  "
                     f"p99 {p99:6.2f} ms ({p99 / floor[1]:.1f}x)  peak RSS {peak:.0f} MB "
                     f"({peak / idle_rss:.1f}x idle)  uploads {len(statuses)}, "
                     f"non-200 {sum(s != 200 for s in statuses)}"
