@@ -2,7 +2,8 @@
 
 A body is first spooled (memory up to ``spool_memory_bytes``, then a temporary file), which
 costs little memory however large it is. What costs memory is the engine working on it, so
-an upload that spilled to disk is *large* and is admitted to the engine only:
+an upload whose weighed size (below) is over ``spool_memory_bytes`` is *large* and is
+admitted to the engine only:
 
 - one at a time per counter, in arrival order (a second upload to the same counter waits);
 - within a global budget (``upload_budget_bytes``) of the bytes being worked on at once,
