@@ -70,10 +70,13 @@ def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``; raises ``ValueError`` with a plain message when unknown."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError too: a very long or odd name fails as a file lookup under tzdata, and the
+        # message must name the zone, never the install path.
+        shown = repr(name) if len(name) <= 64 else f"{name[:64]!r}… ({len(name)} characters)"
         raise ValueError(
-            f"unknown time zone {name!r}; use an IANA name like Europe/Moscow"
-        ) from exc
+            f"unknown time zone {shown}; use an IANA name like Europe/Moscow"
+        ) from None
 
 
 def two_digit_year(yy: int) -> int:

@@ -67,7 +67,7 @@ class MetricaEmulator:
 
     def reset(self) -> None:
         """Forget all state and set up the default counter again."""
-        _ok(self.client.post("/_emulator/reset"))
+        _ok(self.client.post("/_emulator/reset", json={}))
         _ok(self.client.put("/_emulator/quotas", json={"enabled": False}))
         self.put_counter()
 

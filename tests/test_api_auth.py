@@ -7,6 +7,8 @@ from datetime import date
 import httpx
 import pytest
 
+from emulator import CounterConfig, Emulator
+from emulator.api import ApiSettings, inprocess_client
 from emulator.api.quotas import CLIENT_READ, QuotaBook
 from emulator.api.settings import QuotaSettings
 from emulator.errors import ApiError
@@ -83,11 +85,19 @@ def test_scopes_decide_reads_and_writes(emulator):
     assert call(emulator, "POST", goals(emulator), WRITER, json=goal).status_code == 200
 
 
-def test_bearer_and_query_token_are_accepted_leniently(emulator):
+def test_bearer_is_accepted_and_the_query_token_only_when_asked(emulator, tmp_path):
     with httpx.Client(base_url=emulator.base_url) as client:
         bearer = client.get(goals(emulator), headers={"Authorization": f"Bearer {READER}"})
         query = client.get(goals(emulator), params={"oauth_token": READER})
-    assert (bearer.status_code, query.status_code) == (200, 200)
+    assert bearer.status_code == 200
+    assert envelope(query) == (401, "unauthorized")
+    assert "oauth_token" not in query.json()["message"]  # not offered when off
+    emu = Emulator(tmp_path / "state.sqlite3")
+    emu.put_counter(CounterConfig(1, tokens={READER: ("metrika:read",)}))
+    with inprocess_client(emu, settings=ApiSettings(query_token=True)) as client:
+        query = client.get("/management/v1/counter/1/goals", params={"oauth_token": READER})
+    emu.close()
+    assert query.status_code == 200
 
 
 def test_daily_quota_per_counter_resets_with_the_clock(emulator):

@@ -8,6 +8,7 @@ import pytest
 
 from emulator import Emulator
 from emulator.api import inprocess_client
+from emulator.api.views import masked
 
 COUNTER = 2215573
 TOKEN = "control-token"
@@ -35,7 +36,8 @@ def error_of(response) -> tuple[int, str]:
 def test_put_counter_answers_its_whole_setup(client):
     body = client.get(f"/_emulator/counters/{COUNTER}").json()
     assert body["time_zone"] == "Asia/Yekaterinburg"
-    assert body["tokens"] == {TOKEN: ["metrika:write", "metrika:read"]}
+    assert body["tokens"] == {masked(TOKEN): ["metrika:write", "metrika:read"]}
+    assert TOKEN not in client.get(f"/_emulator/counters/{COUNTER}").text
     assert body["goals"][0]["identifier"] == "good_lead"
     assert body["rules"]["spam_goal"] is False
     counter = client.get(f"/management/v1/counter/{COUNTER}").json()["counter"]
@@ -79,7 +81,7 @@ def test_clock_set_advance_and_refusals(client):
 
 
 def test_reset_forgets_counters(client):
-    assert client.post("/_emulator/reset").json() == {"ok": True}
+    assert client.post("/_emulator/reset", json={}).json() == {"ok": True}
     assert error_of(client.get(f"/_emulator/counters/{COUNTER}")) == (404, "not_found")
     assert error_of(client.get(f"/management/v1/counter/{COUNTER}")) == (401, "unauthorized")
 
@@ -101,8 +103,14 @@ def test_visits_from_csv_and_json(client):
         json={"visits": [{"visit_id": 3, "client_id": "43", "start_time": 1714546800}]},
     )
     assert as_json.json() == {"loaded": 1}
+    again = client.post(
+        f"/_emulator/counters/{COUNTER}/visits",
+        content=csv.encode(),
+        headers={"Content-Type": "text/csv; charset=utf-8"},
+    )
+    assert again.json() == {"loaded": 0}  # identical visits again: a no-op
     as_file = client.post(f"/_emulator/counters/{COUNTER}/visits", files={"file": csv.encode()})
-    assert as_file.json() == {"loaded": 0}  # identical visits again: a no-op
+    assert as_file.status_code == 415  # a form post is what any web page can send
 
 
 @pytest.mark.parametrize(

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import queue
-import re
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import httpx
 import pytest
 
 from emulator.api import load_config
 from emulator.cli import main
 from emulator.commands.serve import DEFAULT_COUNTER, DEFAULT_TOKEN
+from tests.serve_support import serving
 
 CONFIG = """
 [server]
@@ -36,51 +27,10 @@ rules = { validation_failure = "status_failed" }
 """
 
 
-@contextmanager
-def serving(log: Path, *args: str) -> Iterator[tuple[str, str]]:
-    """Run ``crmemu serve --port 0 ...``; yield its base URL and start-up banner."""
-    command = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "warning"]
-    with log.open("w") as errors:
-        process = subprocess.Popen(
-            [*command, *args], stdout=subprocess.PIPE, stderr=errors, text=True
-        )
-        try:
-            banner = _read_banner(process, log)
-            url = re.search(r"on (http://\S+)", banner)
-            assert url, banner
-            _wait_until_up(url[1])
-            yield url[1], banner
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def _read_banner(process: subprocess.Popen, log: Path) -> str:
-    """The lines printed up to the OpenAPI hint, read by a thread so a silent server cannot
-    hang the test."""
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
-    banner: list[str] = []
-    while not banner or "OpenAPI" not in banner[-1]:
-        try:
-            banner.append(lines.get(timeout=30))
-        except queue.Empty:
-            raise AssertionError("no banner: " + "".join(banner) + log.read_text()) from None
-    return "".join(banner)
-
-
-def _wait_until_up(url: str) -> None:
-    for _ in range(100):
-        try:
-            httpx.get(url + "/_emulator/clock", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-
-
 def test_default_counter_state_file_and_restart(tmp_path):
     db = tmp_path / "state.sqlite3"
-    with serving(tmp_path / "first.log", "--db", str(db)) as (url, banner):
+    first = ("--db", str(db), "--allow-host", "api-metrika.yandex.net")
+    with serving(tmp_path / "first.log", *first) as (url, banner):
         assert f"counter {DEFAULT_COUNTER}  token {DEFAULT_TOKEN}" in banner
         headers = {"Authorization": f"OAuth {DEFAULT_TOKEN}", "Host": "api-metrika.yandex.net"}
         response = httpx.post(

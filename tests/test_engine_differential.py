@@ -55,7 +55,7 @@ def _outcomes(engine: Any, result: Any, scenario: Any) -> dict[str, Any]:
     auth = {"Authorization": f"OAuth {token}"}
     client = inprocess_client(engine)
     try:
-        client.post("/_emulator/reset").raise_for_status()
+        client.post("/_emulator/reset", json={}).raise_for_status()
         send_timeline(
             result.timeline, client, token, counter_id, visits=result.visits, counter=counter
         )

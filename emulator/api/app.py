@@ -1,7 +1,7 @@
 """The ASGI app: the real routes, the control routes and the envelope, over one engine.
 
-``create_app(emulator)`` serves whatever ``Host`` the request names (clients keep their own
-host in the URL they build) and accepts a ``.json`` suffix on ``/management/`` and ``/stat/``
+``create_app(emulator)`` serves the ``Host`` names :mod:`emulator.api.protect` allows and
+accepts a ``.json`` suffix on ``/management/`` and ``/stat/``
 paths, which old clients such as yametrikapy append to every path. The OpenAPI document is at
 ``/openapi.json`` (Swagger UI at ``/docs``).
 """
@@ -20,6 +20,7 @@ from emulator import Emulator, __version__
 from emulator.api import cdp, control, envelope, management, offline, stat
 from emulator.api.faults import FaultBook
 from emulator.api.guard import ApiContext
+from emulator.api.protect import Protect
 from emulator.api.quotas import QuotaBook
 from emulator.api.settings import ApiSettings, QuotaSettings
 
@@ -65,6 +66,7 @@ def create_app(emulator: Emulator, settings: ApiSettings | None = None) -> FastA
     for module in (cdp, offline, management, stat, control):
         app.include_router(module.router)
     app.add_middleware(JsonSuffix)
+    app.add_middleware(Protect, settings=settings)
     app.openapi = lambda: _openapi_with_auth(app)  # type: ignore[method-assign]
     return app
 

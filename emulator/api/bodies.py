@@ -9,26 +9,33 @@ Decisions (the docs name no code for these; see docs/FIDELITY.md):
 - a file over the limit (1 GB, spec §2.1) → 400 ``invalid_uploading``: the docs state the
   limit as a property of the file and list ``invalid_uploading`` for a bad file (§2.4);
 - a body that is not ``multipart/form-data`` or is malformed → 400 ``invalid_uploading``;
-- a multipart body without a part named ``file`` → 400 ``missing_parameter`` at ``file``.
+- a multipart body without a part named ``file`` → 400 ``missing_parameter`` at ``file``;
+- a multipart boundary over :data:`MAX_BOUNDARY` characters → 400 ``invalid_uploading``
+  (RFC 2046 §5.1.1 allows 70; the parser allows 256).
+
+Once read, a body waits for its turn at the engine (:mod:`emulator.api.admission`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
-from decimal import Decimal
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
 
+from emulator.api.admission import JSON_WEIGHT
+from emulator.api.common import off_loop
+from emulator.api.guard import context
+from emulator.api.jsonbody import parse_body
 from emulator.api.settings import ApiSettings
 from emulator.errors import ApiError
 
 FILE_PART = "file"
 MULTIPART = "multipart/form-data"
+MAX_BOUNDARY = 256
 
 
 def too_large(limit: int, what: str = "the file") -> ApiError:
@@ -106,18 +113,29 @@ class _FilePart:
         self.finished = True
 
 
+def _counter(request: Request) -> Hashable:
+    """Which counter an upload is for (its queue in :mod:`emulator.api.admission`)."""
+    params = request.path_params
+    return params.get("counterId", params.get("counter_id"))
+
+
+def _multipart_problem(content_type: bytes, boundary: bytes | None) -> str | None:
+    if content_type.lower() != MULTIPART.encode() or not boundary:
+        return "the body must be multipart/form-data with the file in a part named 'file'"
+    if len(boundary) > MAX_BOUNDARY:
+        return f"the multipart boundary is longer than {MAX_BOUNDARY} characters"
+    return None
+
+
 @asynccontextmanager
 async def uploaded_file(request: Request, settings: ApiSettings) -> AsyncIterator[IO[bytes]]:
-    """The multipart ``file`` part, spooled and rewound; closed (and deleted) afterwards."""
+    """The multipart ``file`` part, spooled, admitted and rewound; deleted afterwards."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
-    if content_type.lower() != MULTIPART.encode() or not boundary:
+    problem = _multipart_problem(content_type, boundary)
+    if problem is not None:
         await _drain(request)
-        raise ApiError(
-            "invalid_uploading",
-            "the body must be multipart/form-data with the file in a part named 'file'",
-            "Content-Type",
-        )
+        raise ApiError("invalid_uploading", problem, "Content-Type")
     with SpooledTemporaryFile(
         max_size=settings.spool_memory_bytes, dir=settings.spool_dir
     ) as spool:
@@ -137,13 +155,17 @@ async def uploaded_file(request: Request, settings: ApiSettings) -> AsyncIterato
             raise ApiError("invalid_uploading", f"malformed multipart body: {reason}", "file")
         if not part.found:
             raise ApiError("missing_parameter", "the multipart part 'file' is missing", "file")
-        spool.seek(0)
-        yield spool
+        async with context(request).admission.admit(_counter(request), part.size, spool):
+            spool.seek(0)
+            yield spool
 
 
 @asynccontextmanager
-async def spooled_body(request: Request, settings: ApiSettings) -> AsyncIterator[IO[bytes]]:
-    """The raw body, spooled and rewound; refused (after draining) when over the limit."""
+async def spooled_body(
+    request: Request, settings: ApiSettings, weight: int = 1
+) -> AsyncIterator[IO[bytes]]:
+    """The raw body, spooled, admitted (its size × ``weight``) and rewound; refused (after
+    draining) when over the limit."""
     limit = settings.max_upload_bytes
     with SpooledTemporaryFile(
         max_size=settings.spool_memory_bytes, dir=settings.spool_dir
@@ -155,42 +177,25 @@ async def spooled_body(request: Request, settings: ApiSettings) -> AsyncIterator
                 spool.write(chunk)
         if size > limit:
             raise too_large(limit, "the body")
-        spool.seek(0)
-        yield spool
+        async with context(request).admission.admit(_counter(request), size * weight, spool):
+            spool.seek(0)
+            yield spool
 
 
-async def read_body(request: Request, settings: ApiSettings) -> bytes:
-    """The whole body (for JSON, which is parsed in memory anyway)."""
-    async with spooled_body(request, settings) as body:
-        return body.read()
+@asynccontextmanager
+async def json_document(
+    request: Request, settings: ApiSettings, exact: bool = False
+) -> AsyncIterator[Any]:
+    """The body as JSON (see :mod:`emulator.api.jsonbody`), admitted while the caller works
+    on it; ``exact`` reads numbers with a fraction as ``Decimal`` (money stays exact)."""
+    async with spooled_body(request, settings, JSON_WEIGHT) as body:
+        yield await off_loop(parse_body, body.read(), exact)
 
 
-async def read_json(request: Request, settings: ApiSettings, exact: bool = False) -> Any:
-    """The body as JSON; 400 ``invalid_json`` when it does not parse.
-
-    ``exact`` reads numbers with a fraction as ``Decimal`` (money in CRM bodies stays exact,
-    as the engine's own JSON reader does).
-    """
-    raw = await read_body(request, settings)
-    if not raw.strip():
-        raise ApiError("invalid_json", "the body is empty; a JSON object is expected")
-    try:
-        return json.loads(raw, parse_float=Decimal) if exact else json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError("invalid_json", f"the body is not valid JSON: {exc}") from None
-
-
-async def read_json_object(request: Request, settings: ApiSettings) -> dict[str, Any]:
-    """A CRM body: a JSON object (exact numbers), else 400 ``invalid_json``.
-
-    The shape of the request is the protocol's business: a body that is JSON but not an
-    object is refused here, whatever the counter's ``validation_failure`` rule says about bad
-    data inside a well-formed body.
-    """
-    body = await read_json(request, settings, exact=True)
-    if not isinstance(body, dict):
-        raise ApiError("invalid_json", f"the body must be a JSON object, not {type(body).__name__}")
-    return body
+async def read_json(request: Request, settings: ApiSettings) -> Any:
+    """The body as JSON, for the small bodies of control and management routes."""
+    async with json_document(request, settings) as document:
+        return document
 
 
 async def _drain(request: Request) -> None:

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from fastapi import APIRouter, Query, Request
 
-from emulator.api.bodies import MULTIPART, media_type, read_json, read_json_object, uploaded_file
+from emulator.api.bodies import MULTIPART, json_document, media_type, uploaded_file
 from emulator.api.common import (
     MULTIPART_FILE,
     READ,
@@ -27,6 +27,7 @@ from emulator.api.common import (
     text_query,
 )
 from emulator.api.guard import context
+from emulator.api.jsonbody import json_object
 from emulator.api.views import UPLOAD_TIME, uploading
 from emulator.domain import Uploading
 from emulator.errors import ApiError
@@ -56,8 +57,9 @@ async def _csv(request: Request, counter_id: int, upload: Callable[[IO[bytes]], 
 
 
 async def _json(request: Request, counter_id: int, upload: Callable[[Any], Uploading]):
-    body = await read_json_object(request, context(request).settings)
-    return await _answer(request, counter_id, await off_loop(upload, body))
+    async with json_document(request, context(request).settings, exact=True) as body:
+        meta = await off_loop(upload, json_object(body))
+    return await _answer(request, counter_id, meta)
 
 
 @router.post("/data/simple_orders", dependencies=[WRITE], openapi_extra=MULTIPART_FILE)
@@ -140,11 +142,10 @@ _entity_routes("orders", "uploadOrders (§4.2)", "uploadOrdersJson_1 (§4.3)")
 _entity_routes("contacts", "uploadContacts (§4.4)", "uploadContactJson_1 (§4.5)")
 
 
-async def _schema_write(
-    request: Request, write: Callable[[Any], None], read: Callable[..., Any] = read_json
-) -> dict[str, Any]:
+async def _schema_write(request: Request, write: Callable[[Any], None]) -> dict[str, Any]:
     """Read the JSON body, hand it to the engine, answer ``{"success": true}``."""
-    await off_loop(write, await read(request, context(request).settings))
+    async with json_document(request, context(request).settings) as body:
+        await off_loop(write, body)
     return SUCCESS
 
 
@@ -169,7 +170,7 @@ async def map_order_statuses(request: Request, counterId: CounterId) -> dict[str
     """mapOrderStatuses (§4.6): an upsert by status id."""
     emu = context(request).emulator
     return await _schema_write(
-        request, lambda body: emu.map_order_statuses(counterId, body), read_json_object
+        request, lambda body: emu.map_order_statuses(counterId, json_object(body))
     )
 
 

@@ -28,6 +28,8 @@ from emulator.errors import ApiError
 COUNTER_KEYS = frozenset({"time_zone", "tokens", "goals", "rules"})
 GOAL_KEYS = frozenset({"id", "name", "identifier", "type"})
 CLOCKS = ("virtual", "wall")
+MAX_GOAL_ID = 2**63 - 1
+"""Goal ids are int64 in the management API (and SQLite's INTEGER is int64)."""
 
 
 def counter_config(counter_id: int, body: Any) -> CounterConfig:
@@ -43,7 +45,7 @@ def counter_config(counter_id: int, body: Any) -> CounterConfig:
             goals=tuple(_goal(g) for g in _typed(body.get("goals", []), list, "goals")),
             tokens=_tokens(_typed(body.get("tokens", {}), Mapping, "tokens")),
         )
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError) as exc:
         raise ApiError("invalid_parameter", str(exc)) from None
 
 
@@ -65,8 +67,11 @@ def _goal(raw: Any) -> Goal:
     identifier = goal.get("identifier")
     if identifier is not None:
         _typed(identifier, str, "goal identifier")
+    goal_id = _typed(goal.get("id"), int, "goal id")
+    if not 1 <= goal_id <= MAX_GOAL_ID:
+        raise ValueError(f"goal id {goal_id} is not within 1..{MAX_GOAL_ID}")
     return Goal(
-        id=_typed(goal.get("id"), int, "goal id"),
+        id=goal_id,
         name=_typed(goal.get("name"), str, "goal name"),
         identifier=identifier,
         type=_typed(goal.get("type", JS_GOAL), str, "goal type"),

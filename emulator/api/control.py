@@ -7,17 +7,17 @@ real routes.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 
-from emulator.api.bodies import MULTIPART, media_type, read_json, spooled_body, uploaded_file
+from emulator.api.bodies import json_document, media_type, read_json, spooled_body
 from emulator.api.common import CounterId, json_body, off_loop
 from emulator.api.config import counter_config
 from emulator.api.faults import Fault
 from emulator.api.guard import context
+from emulator.api.protect import CSV
 from emulator.api.settings import QuotaSettings
 from emulator.api.views import control_counter, order_view
 from emulator.errors import ApiError
@@ -29,11 +29,10 @@ OBJECT = {"type": "object"}
 
 @router.post("/reset")
 def reset(request: Request) -> dict[str, Any]:
-    """Forget all state, counters included; quota counts and pending faults too."""
+    """Forget all state, counters included; quota counts, quota changes and faults too."""
     api = context(request)
     api.emulator.reset()
-    api.quotas.clear()
-    api.faults.clear()
+    api.forget()
     return {"ok": True}
 
 
@@ -112,20 +111,16 @@ VISITS_BODY = {
 
 @router.post("/counters/{counter_id}/visits", openapi_extra=VISITS_BODY)
 async def load_visits(request: Request, counter_id: CounterId) -> dict[str, Any]:
-    """Visits as CSV (raw ``text/csv`` or a multipart ``file``) or JSON ``{"visits": [...]}``."""
+    """Visits as CSV (``text/csv``) or JSON ``{"visits": [...]}`` (``application/json``)."""
     api = context(request)
-    kind = media_type(request)
-    emulator = api.emulator
-    if kind == MULTIPART:
-        async with uploaded_file(request, api.settings) as file:
-            loaded = await off_loop(emulator.load_visits_csv, counter_id, file)
-    elif kind.endswith("json"):
-        body = await read_json(request, api.settings)
-        loaded = await off_loop(emulator.load_visits_json, counter_id, body)
-    else:
-        async with spooled_body(request, api.settings) as body:
-            loaded = await off_loop(emulator.load_visits_csv, counter_id, body)
-    return {"loaded": loaded}
+    csv = media_type(request) == CSV
+    body_of, load = (
+        (spooled_body, api.emulator.load_visits_csv)
+        if csv
+        else (json_document, api.emulator.load_visits_json)
+    )
+    async with body_of(request, api.settings) as body:
+        return {"loaded": await off_loop(load, counter_id, body)}
 
 
 @router.get("/counters/{counter_id}/orders")
@@ -195,7 +190,9 @@ def get_quotas(request: Request) -> dict[str, Any]:
 
 @router.put("/quotas", openapi_extra=json_body(OBJECT))
 async def set_quotas(request: Request) -> dict[str, Any]:
-    """Change quotas (``{"enabled": false}`` switches them off); counts start afresh."""
+    """Change quotas (``{"enabled": false}`` switches them off); counts start afresh.
+
+    The change is kept in the state file: it holds across restarts until a reset."""
     api = context(request)
     body = await read_json(request, api.settings)
     if not isinstance(body, dict):
@@ -204,7 +201,5 @@ async def set_quotas(request: Request) -> dict[str, Any]:
         quotas = QuotaSettings.from_mapping(body, api.quotas.settings)
     except ValueError as exc:
         raise ApiError("invalid_parameter", str(exc)) from None
-    api.quotas.settings = quotas
-    api.quotas.clear()
-    api.settings = replace(api.settings, quotas=quotas)
+    await off_loop(api.set_quotas, quotas)
     return quotas.to_mapping()

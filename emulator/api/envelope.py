@@ -6,7 +6,8 @@
 failures are translated: an unknown route is ``not_found`` (404), a wrong method 405 with an
 ``Allow`` header, a query parameter of the wrong type ``invalid_parameter`` or
 ``missing_parameter`` (400, never FastAPI's 422), and any unexpected exception
-``backend_error`` with its documented 503 — never a stack trace.
+``backend_error`` with its documented 503 — never a stack trace. A client that disconnects
+mid-request is one line in the log.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from emulator.errors import HTTP_STATUS_BY_TYPE, ApiError
 
@@ -80,8 +82,16 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(error)
 
 
+async def _disconnected(request: Request, exc: Exception) -> JSONResponse:
+    """A client gone mid-request: one log line (nobody reads the answer)."""
+    client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+    log.warning("%s disconnected during %s %s", client, request.method, request.url.path)
+    return error_response(ApiError("invalid_uploading", "the client disconnected"))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _disconnected)
     app.add_exception_handler(Exception, _unexpected)

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from emulator import Emulator
+from emulator.api.admission import Admission
 from emulator.api.faults import FaultBook
 from emulator.api.quotas import QuotaBook
-from emulator.api.settings import ApiSettings
+from emulator.api.settings import ApiSettings, QuotaSettings
 from emulator.errors import ApiError
 
 READ_SCOPES = frozenset({"metrika:read", "metrika:write"})
@@ -33,14 +34,48 @@ MANAGE_SCOPES = frozenset({"metrika:write"})
 KNOWN_SCOPES = READ_SCOPES | WRITE_SCOPES | {"metrika:expenses", "metrika:user_params"}
 
 
+QUOTAS_SETTING = "api.quotas"
+"""Where ``PUT /_emulator/quotas`` keeps its changes, so a restart keeps them too."""
+
+
 @dataclass
 class ApiContext:
-    """Everything one app serves from: the engine and the protocol-level books."""
+    """Everything one app serves from: the engine and the protocol-level books.
+
+    Quota settings changed at run time are kept in the engine's store and win over the
+    configured ones at the next start; a reset (which empties the store) returns to the
+    configured ones.
+    """
 
     emulator: Emulator
     settings: ApiSettings
     quotas: QuotaBook
     faults: FaultBook
+    admission: Admission = field(init=False)
+    configured: ApiSettings = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.configured = self.settings
+        s = self.settings
+        self.admission = Admission(s.upload_budget_bytes, s.spool_memory_bytes)
+        saved = self.emulator.store.get_setting(QUOTAS_SETTING)
+        if saved is not None:
+            self._use_quotas(QuotaSettings.from_mapping(saved, s.quotas))
+
+    def set_quotas(self, quotas: QuotaSettings) -> None:
+        """New quota settings, kept across restarts; counts start afresh."""
+        self.emulator.store.set_setting(QUOTAS_SETTING, quotas.to_mapping())
+        self._use_quotas(quotas)
+
+    def forget(self) -> None:
+        """After a reset: configured quotas, no counts, no faults."""
+        self._use_quotas(self.configured.quotas)
+        self.faults.clear()
+
+    def _use_quotas(self, quotas: QuotaSettings) -> None:
+        self.quotas.settings = quotas
+        self.quotas.clear()
+        self.settings = replace(self.settings, quotas=quotas)
 
 
 @dataclass(frozen=True)
@@ -53,17 +88,19 @@ def context(request: Request) -> ApiContext:
     return request.app.state.api
 
 
-def read_token(request: Request, lenient: bool) -> str:
+def read_token(request: Request, settings: ApiSettings) -> str:
+    """The OAuth token: the ``OAuth`` header, else what ``settings`` also allows."""
     scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "oauth" and value:
         return value
-    if lenient:
-        if scheme.lower() == "bearer" and value:
-            return value
-        if token := request.query_params.get("oauth_token"):
-            return token
-    accepted = "Authorization: OAuth <token>" + (" (or Bearer, or oauth_token=)" if lenient else "")
+    if settings.lenient_auth and scheme.lower() == "bearer" and value:
+        return value
+    if settings.query_token and (token := request.query_params.get("oauth_token")):
+        return token
+    options = (("Bearer", settings.lenient_auth), ("oauth_token=", settings.query_token))
+    also = [name for name, allowed in options if allowed]
+    accepted = "Authorization: OAuth <token>" + (f" (or {', '.join(also)})" if also else "")
     raise ApiError("unauthorized", f"authorization is required: send {accepted}", "Authorization")
 
 
@@ -115,7 +152,7 @@ def guard(scopes: frozenset[str], group: str):
                 await asyncio.sleep(fault.delay_seconds)
             if (error := fault.error()) is not None:
                 raise error
-        token = read_token(request, api.settings.lenient_auth)
+        token = read_token(request, api.settings)
         counter_ids = requested_counters(request)
         grants = await run_in_threadpool(api.emulator.token_scopes, token)
         check_access(grants, counter_ids, scopes)

@@ -2,19 +2,34 @@
 
 Binding the socket first lets port 0 pick a free port and makes the base URL known before the
 first request; the pytest plugin and the HTTP tests use :class:`LiveServer`.
+
+``X-Forwarded-For`` is believed only from the proxies named in ``forwarded_allow_ips``
+(none by default): the per-IP quota counts the connection's address, which a client cannot
+rotate. A request uvicorn cannot parse is answered in the error envelope by
+:class:`EnvelopeH11Protocol`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import threading
 import time
+from collections.abc import Sequence
+from http import HTTPStatus
 from types import TracebackType
 
+import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from emulator.api.envelope import StatusError
+from emulator.errors import ApiError
 
 STARTUP_TIMEOUT = 10.0
+LINGER_SECONDS = 5.0
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -35,18 +50,108 @@ def base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def make_server(app: ASGIApp, log_level: str = "warning") -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False)
+class EnvelopeH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, answering what it cannot serve in the error envelope.
+
+    Headers over h11's limit (16 KiB) get 431, anything else malformed 400
+    ``invalid_parameter``, and a request whose headers are not complete within
+    ``header_timeout`` seconds of its first byte (or of the connection) 408 ``timeout``: a
+    client must not hold a connection by sending its headers a byte at a time. Then the
+    connection reads and drops what the client is still sending for up to
+    :data:`LINGER_SECONDS` before it closes: closing with unread data would reset the
+    connection, and the client would never see the answer.
+    """
+
+    header_timeout = 30.0
+    _dropping = False
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._watch_headers()
+
+    def data_received(self, data: bytes) -> None:
+        if not self._dropping:
+            super().data_received(data)
+            self._watch_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        limit = getattr(self.conn, "_max_incomplete_event_size", None)
+        if limit is not None and len(self.conn.trailing_data[0]) > limit:
+            message = f"the request line and headers are larger than {limit} bytes"
+            self._refuse(StatusError("invalid_parameter", message, "headers", code=431))
+        else:
+            self._refuse(ApiError("invalid_parameter", "the request is not valid HTTP/1.1"))
+
+    def _watch_headers(self) -> None:
+        """Time the headers of the next request while they are incomplete (0: never)."""
+        waiting = (
+            bool(self.header_timeout)
+            and self.conn.their_state is h11.IDLE
+            and (self.cycle is None or bool(self.conn.trailing_data[0]))
+        )
+        if waiting and self._header_timer is None and not self._dropping:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
+        elif not waiting and self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _too_slow(self) -> None:
+        message = f"the request headers did not arrive within {self.header_timeout:g} s"
+        self._refuse(StatusError("timeout", message, code=408))
+
+    def _refuse(self, error: ApiError) -> None:
+        """Answer ``error`` (written as is: h11 may be in no state to frame it) and close."""
+        body = json.dumps(error.to_json()).encode()
+        head = (
+            f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode() + body)
+        self._dropping = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+def make_server(
+    app: ASGIApp,
+    log_level: str = "warning",
+    forwarded_allow_ips: Sequence[str] = (),
+    header_timeout: float = EnvelopeH11Protocol.header_timeout,
+) -> uvicorn.Server:
+    protocol = type("Protocol", (EnvelopeH11Protocol,), {"header_timeout": header_timeout})
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+        http=protocol,
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=list(forwarded_allow_ips) or None,
+    )
     return uvicorn.Server(config)
 
 
 class LiveServer:
     """The app served on ``host`` (a free port by default) by a daemon thread."""
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        forwarded_allow_ips: Sequence[str] = (),
+    ) -> None:
         self._socket = bind(host, port)
         self.base_url = base_url(self._socket)
-        self._server = make_server(app)
+        self._server = make_server(app, forwarded_allow_ips=forwarded_allow_ips)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )

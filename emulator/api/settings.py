@@ -49,17 +49,32 @@ class ApiSettings:
 
     - ``max_upload_bytes``: largest multipart ``file`` part (and JSON or visits body); checked
       while the body streams in, so a larger upload is refused without being held anywhere.
-    - ``lenient_auth``: also accept ``Authorization: Bearer <token>`` and the ``oauth_token``
-      query parameter, which third-party clients send though the docs show only ``OAuth``
-      (spec §2.2). ``False`` answers them 401.
+    - ``lenient_auth``: also accept ``Authorization: Bearer <token>``, which third-party
+      clients send though the docs show only ``OAuth`` (spec §2.2). ``False`` answers it 401.
+    - ``query_token``: also accept the ``oauth_token`` query parameter. Off by default: a token
+      in a URL ends up in logs and history, and lets any web page post uploads cross-site.
     - ``spool_memory_bytes``: how much of an upload stays in memory before it spills to a
       temporary file in ``spool_dir`` (the system default when ``None``).
+    - ``upload_budget_bytes``: how many bytes of spooled large uploads the engine may work on
+      at once (see :mod:`emulator.api.admission`).
+    - ``body_timeout_seconds``: a request body that sends nothing for this long is answered
+      408 (see :mod:`emulator.api.protect`).
+    - ``allowed_hosts``, ``admin_token``, ``cors_origins``: the control-plane protection of
+      :mod:`emulator.api.protect`; ``forwarded_allow_ips``: the proxies whose
+      ``X-Forwarded-For`` is believed (none by default), used by ``crmemu serve``.
     """
 
     max_upload_bytes: int = ONE_GB
     lenient_auth: bool = True
+    query_token: bool = False
     spool_memory_bytes: int = 1 << 20
     spool_dir: str | None = None
+    upload_budget_bytes: int = 256 << 20
+    body_timeout_seconds: float = 30.0
+    allowed_hosts: tuple[str, ...] = ()
+    admin_token: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    forwarded_allow_ips: tuple[str, ...] = ()
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
 
     @classmethod
@@ -78,16 +93,26 @@ def _updated(base: Any, values: Mapping[str, Any], table: str) -> Any:
     changes = {}
     for name, value in values.items():
         current = getattr(base, name)
-        ok = isinstance(value, bool) if isinstance(current, bool) else _same_kind(value, current)
+        if isinstance(current, tuple) and isinstance(value, list | tuple):
+            value = tuple(value)
+            ok = all(isinstance(item, str) for item in value)
+        elif isinstance(current, bool):
+            ok = isinstance(value, bool)
+        else:
+            ok = _same_kind(value, current)
         if not ok:
             raise ValueError(f"[{table}] {name}: {value!r} is not like the default {current!r}")
-        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             raise ValueError(f"[{table}] {name}: must be >= 0")
         changes[name] = value
     return dataclasses.replace(base, **changes)
 
 
 def _same_kind(value: Any, current: Any) -> bool:
+    if isinstance(value, bool):
+        return False
     if current is None:
         return value is None or isinstance(value, str)
-    return isinstance(value, type(current)) and not isinstance(value, bool)
+    if isinstance(current, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(current))

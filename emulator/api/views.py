@@ -11,6 +11,7 @@ Shapes and formats:
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -69,12 +70,23 @@ def counter(
     }
 
 
+def masked(token: str) -> str:
+    """A token as control reads show it: enough to tell tokens apart, not to use one.
+
+    The first 4 characters of a token of 12 or more, then ``…`` and 6 hex digits of its
+    SHA-256 (so tokens that start alike still show apart).
+    """
+    digest = hashlib.sha256(token.encode()).hexdigest()[:6]
+    return f"{token[:4] if len(token) >= 12 else ''}…{digest}"
+
+
 def control_counter(config: CounterConfig) -> dict[str, Any]:
-    """What ``PUT``/``GET /_emulator/counters/{id}`` answer: the counter's whole setup."""
+    """What ``PUT``/``GET /_emulator/counters/{id}`` answer: the counter's whole setup, with
+    its tokens :func:`masked` (whoever set them knows them; a page that reads them must not)."""
     return {
         "counter_id": config.counter_id,
         "time_zone": config.time_zone,
-        "tokens": {token: list(scopes) for token, scopes in config.tokens.items()},
+        "tokens": {masked(token): list(scopes) for token, scopes in config.tokens.items()},
         "goals": [goal.to_json() for goal in config.goals],
         "rules": config.rules.to_mapping(),
     }

@@ -8,6 +8,7 @@ only over the rows where both sides hold a list.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -59,10 +60,24 @@ def comparable(column: pa.Array) -> pa.Array:
     """
     column = combined(column)
     if pa.types.is_list(column.type):
+        item = column.type.value_type
+        if pa.types.is_struct(item) and item.get_field_index("price") >= 0:
+            column = _money_items(column)
         return pa.array(json_lists(column), pa.string())
     if pa.types.is_string(column.type):
         return column
     return column.cast(pa.string())
+
+
+def _money_items(lists: pa.Array) -> pa.Array:
+    """List items with their ``price`` as :func:`money_key` (goals compare by amount)."""
+    items = lists.values
+    fields = [
+        money_key(items.field(f.name)) if f.name == "price" else items.field(f.name)
+        for f in items.type
+    ]
+    struct = pa.StructArray.from_arrays(fields, fields=list(items.type), mask=items.is_null())
+    return pa.ListArray.from_arrays(lists.offsets, struct, mask=lists.is_null())
 
 
 def money_key(column: pa.Array) -> pa.Array:
@@ -99,8 +114,16 @@ def merge_lists(
 
 
 def union_items(before: list[Any], sent: list[Any]) -> list[Any]:
-    """The stored items, then the sent ones not already there (spec §2.7, APPEND)."""
-    return before + [item for item in sent if item not in before]
+    """The stored items, then the sent ones not already there (spec §2.7, APPEND); goals
+    compare their prices as amounts (``250.5`` is ``250.50``)."""
+    seen = [_item_key(item) for item in before]
+    return before + [item for item in sent if _item_key(item) not in seen]
+
+
+def _item_key(item: Any) -> Any:
+    if isinstance(item, dict) and item.get("price") is not None:
+        return {**item, "price": Decimal(item["price"])}
+    return item
 
 
 def union_by_name(before: list[dict], sent: list[dict]) -> list[dict]:

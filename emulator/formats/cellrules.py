@@ -121,10 +121,30 @@ def drop(values: pa.Array, bad: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(keep), values, pa.scalar(None, values.type))
 
 
+def lone_surrogate(text: str) -> str | None:
+    """Where ``text`` holds a lone UTF-16 surrogate (JSON can escape one, ``"\\ud800"``, but
+    it is no character and has no UTF-8 form), or None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"\\u{ord(text[exc.start]):04x} at character {exc.start + 1}"
+    return None
+
+
+def unicode_text(text: str) -> str:
+    """``text``, or JsonTypeError when it holds a lone surrogate."""
+    where = lone_surrogate(text)
+    if where is not None:
+        raise JsonTypeError(f"holds a lone UTF-16 surrogate ({where}), which is not a character")
+    return text
+
+
 def scalar_text(value: Any) -> str:
     """A JSON scalar as the text a CSV cell would hold (Jackson-like coercion)."""
     if isinstance(value, str):
-        return value
+        return unicode_text(value)
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise JsonTypeError(f"must be a string or a number, not {json_type(value)}")
     if isinstance(value, int):

@@ -533,7 +533,10 @@ def read_header(source: ByteSource, delimiter: str) -> Header:
         return Header(
             [], [RowError(1, None, "the header has unbalanced quotes", "unbalanced_quotes")]
         )
-    return Header(next(csv.reader([text], delimiter=delimiter)), [])
+    try:
+        return Header(next(csv.reader([text], delimiter=delimiter)), [])
+    except csv.Error as exc:  # e.g. lone carriage returns (classic Mac line breaks)
+        return Header([], [RowError(1, None, *_csv_problem(str(exc)))])
 
 
 def iter_segments(

@@ -42,6 +42,7 @@ from emulator.formats.cellrules import (
     money_text,
     scalar_text,
     show,
+    unicode_text,
 )
 from emulator.formats.limits import MAX_ID_LENGTH
 from emulator.formats.options import FormatOptions
@@ -374,4 +375,7 @@ class ProductsRule(Rule):
     def from_json(self, value: Any) -> Any:
         if not isinstance(value, dict):
             raise JsonTypeError(f"must be an object {{product: quantity}}, not {json_type(value)}")
-        return [{"name": str(name), "qty": scalar_text(qty)} for name, qty in value.items()]
+        return [
+            {"name": unicode_text(str(name)), "qty": scalar_text(qty)}
+            for name, qty in value.items()
+        ]

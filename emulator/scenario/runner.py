@@ -70,7 +70,7 @@ def run_scenario(
         counter["tokens"] = {token: ["metrika:read", "metrika:write", "metrika:offline_data"]}
     with ExitStack() as stack:
         client = stack.enter_context(_client(via, base_url, db))
-        client.post("/_emulator/reset").raise_for_status()
+        client.post("/_emulator/reset", json={}).raise_for_status()
         replay = send_timeline(
             result.timeline, client, own_token, counter_id, visits=result.visits, counter=counter
         )
