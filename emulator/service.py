@@ -351,6 +351,16 @@ class Emulator:
                 )
         return [from_jsonable(Visit, json.loads(r[0])) for r in rows]
 
+    def visits_of_client(self, counter_id: int, client_id: int) -> list[Visit]:
+        """Every visit of one ClientID, oldest first (what the inspector shows for a visitor)."""
+        self.counter(counter_id)
+        rows = self.store.query(
+            "SELECT record_json FROM visits WHERE counter_id = ? AND client_id = ? "
+            "ORDER BY start_time, visit_id",
+            (counter_id, str(client_id)),
+        )
+        return [from_jsonable(Visit, json.loads(r[0])) for r in rows]
+
     # -- CRM uploads ------------------------------------------------------------------------
     def _options(self, counter: CounterConfig, **extra: Any) -> formats.FormatOptions:
         return formats.FormatOptions(
