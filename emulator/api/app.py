@@ -3,7 +3,9 @@
 ``create_app(emulator)`` serves whatever ``Host`` the request names (clients keep their own
 host in the URL they build) and accepts a ``.json`` suffix on ``/management/`` and ``/stat/``
 paths, which old clients such as yametrikapy append to every path. The OpenAPI document is at
-``/openapi.json`` (Swagger UI at ``/docs``).
+``/openapi.json``, with Swagger UI at ``/docs`` and ReDoc at ``/redoc`` served from assets
+installed with the package (``fastapi-offline``), so they work with no internet; the inspector
+is at ``/``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import anyio.from_thread
 import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import Emulator, __version__
-from emulator.api import cdp, control, envelope, management, offline, stat
+from emulator.api import cdp, control, envelope, inspector, management, offline, stat
 from emulator.api.faults import FaultBook
 from emulator.api.guard import ApiContext
 from emulator.api.quotas import QuotaBook
@@ -55,7 +58,7 @@ class JsonSuffix:
 def create_app(emulator: Emulator, settings: ApiSettings | None = None) -> FastAPI:
     """The HTTP emulator over ``emulator`` (which it shares with any in-process user)."""
     settings = settings or ApiSettings()
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Metrica CRM & offline-conversions emulator",
         version=__version__,
         description=DESCRIPTION,
@@ -65,6 +68,7 @@ def create_app(emulator: Emulator, settings: ApiSettings | None = None) -> FastA
     for module in (cdp, offline, management, stat, control):
         app.include_router(module.router)
     app.add_middleware(JsonSuffix)
+    inspector.install(app)
     app.openapi = lambda: _openapi_with_auth(app)  # type: ignore[method-assign]
     return app
 

@@ -6,13 +6,18 @@ first request; the pytest plugin and the HTTP tests use :class:`LiveServer`.
 
 from __future__ import annotations
 
+import copy
 import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.config import LOGGING_CONFIG
+
+from emulator.api.inspector.requestlog import ACCESS_LOGGER
 
 STARTUP_TIMEOUT = 10.0
 
@@ -35,9 +40,30 @@ def base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def make_server(app: ASGIApp, log_level: str = "warning") -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False)
+def make_server(
+    app: ASGIApp, log_level: str = "warning", access_log: bool = False
+) -> uvicorn.Server:
+    """uvicorn for ``app``; ``access_log`` prints the app's own line per request on stderr
+    (method, path, status, time taken, counter), whatever ``log_level`` says."""
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+        log_config=logging_config(access_log),
+    )
     return uvicorn.Server(config)
+
+
+def logging_config(access_log: bool) -> dict[str, Any]:
+    """uvicorn's logging setup plus the emulator's access logger, on or off."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"][ACCESS_LOGGER] = {
+        "handlers": ["default"],
+        "level": "INFO" if access_log else "WARNING",
+        "propagate": False,
+    }
+    return config
 
 
 class LiveServer:

@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, help="TOML or JSON with [server], [quotas], [[counters]]"
     )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    parser.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="do not print a line per request (the inspector at / still lists them)",
+    )
 
 
 def start_emulator(db: str, config: ServeConfig) -> Emulator:
@@ -57,7 +62,7 @@ def banner(url: str, emulator: Emulator, db: str) -> str:
                 f"  counter {counter.counter_id}  token {token}  scopes {' '.join(scopes)}"
             )
     lines.append(f"  e.g. curl -H 'Authorization: OAuth <token>' {url}/management/v1/counter/<id>")
-    lines.append(f"  OpenAPI: {url}/docs   control routes: {url}/_emulator/...")
+    lines.append(f"  Inspector: {url}/   OpenAPI: {url}/docs   control routes: {url}/_emulator/...")
     return "\n".join(lines)
 
 
@@ -76,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     url = base_url(sock)
     print(banner(url, emulator, args.db), flush=True)
     try:
-        make_server(create_app(emulator, config.settings), args.log_level).run(sockets=[sock])
+        app = create_app(emulator, config.settings)
+        make_server(app, args.log_level, not args.no_access_log).run(sockets=[sock])
     finally:
         sock.close()
         emulator.close()

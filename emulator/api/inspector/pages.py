@@ -1,0 +1,160 @@
+"""The inspector's pages: server-rendered HTML over the engine's public reads.
+
+Every page is read-only; the only actions (move the clock, reset) are buttons whose script
+calls the ``/_emulator`` control routes with ``fetch``, so they pass whatever protection those
+routes have. Unknown counters, orders and uploadings answer an HTML page with the engine's
+message and its HTTP status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from emulator import ApiError, Attribution, __version__
+from emulator.api.guard import context
+from emulator.api.inspector import readings
+from emulator.api.inspector.requestlog import RequestLog
+
+PREFIX = "/inspector"
+POLL_PATH = f"{PREFIX}/requests"
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(resources.files(__package__) / "templates"))
+
+
+def _money(value: Any) -> str:
+    """Thousands separated by thin spaces, two decimals only when there are cents."""
+    if value is None:
+        return "–"
+    number = float(value)
+    text = f"{number:,.2f}" if number % 1 else f"{number:,.0f}"
+    return text.replace(",", "\u202f")
+
+
+def _moment(value: datetime | str | None, zone: str | None = None) -> str:
+    if value is None:
+        return "–"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if zone:
+        moment = moment.astimezone(ZoneInfo(zone))
+    return moment.strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+templates.env.filters.update(
+    money=_money, moment=_moment, mask=readings.mask, source=readings.source_name
+)
+templates.env.globals.update(
+    version=__version__, poll_path=POLL_PATH, prefix=PREFIX, error_items=readings.error_items
+)
+
+
+def request_log(request: Request) -> RequestLog:
+    return request.app.state.request_log
+
+
+def _page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    emulator = context(request).emulator
+    values.setdefault("now", emulator.now())
+    return templates.TemplateResponse(request, name, values, status_code=status)
+
+
+def _failure(request: Request, error: ApiError) -> HTMLResponse:
+    return _page(request, "error.html", error.status, error=error)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    emulator = context(request).emulator
+    entries = request_log(request).entries()
+    return _page(request, "index.html", counters=readings.counter_lines(emulator), entries=entries)
+
+
+@router.get(f"{PREFIX}/counters/{{counter_id}}", response_class=HTMLResponse)
+def counter(request: Request, counter_id: int, attribution: str = "lastsign", page: int = 1):
+    emulator = context(request).emulator
+    try:
+        config = emulator.counter(counter_id)
+        model = Attribution(attribution)
+    except ApiError as error:
+        return _failure(request, error)
+    except ValueError:
+        return _failure(
+            request, ApiError("invalid_parameter", f"unknown attribution model {attribution!r}")
+        )
+    sources = readings.order_sources(emulator, counter_id, model)
+    goals = readings.goal_lines(emulator, config, model)
+    return _page(
+        request,
+        "counter.html",
+        config=config,
+        model=model,
+        models=readings.MODEL_NAMES,
+        orders=readings.orders_page(emulator, counter_id, page),
+        uploadings=emulator.last_uploadings(counter_id, limit=1000),
+        offline=readings.offline_lines(emulator, counter_id),
+        sources=sources,
+        side_by_side=readings.models_side_by_side(emulator, counter_id),
+        goals=goals,
+        charts=readings.charts(sources, goals, _money),
+        entries=request_log(request).entries(counter_id=counter_id),
+    )
+
+
+@router.get(f"{PREFIX}/counters/{{counter_id}}/orders/{{order_id:path}}")
+def order(request: Request, counter_id: int, order_id: str) -> HTMLResponse:
+    emulator = context(request).emulator
+    try:
+        config = emulator.counter(counter_id)
+        view = emulator.order(counter_id, order_id)
+    except ApiError as error:
+        return _failure(request, error)
+    linked = view.linked_visit_id
+    visits = emulator.visits(counter_id, [linked]) if linked is not None else []
+    return _page(
+        request,
+        "order.html",
+        config=config,
+        order_id=order_id,
+        view=view,
+        visit=visits[0] if visits else None,
+    )
+
+
+@router.get(f"{PREFIX}/counters/{{counter_id}}/clients/{{client_id}}")
+def client(request: Request, counter_id: int, client_id: int) -> HTMLResponse:
+    emulator = context(request).emulator
+    try:
+        config = emulator.counter(counter_id)
+        visits = emulator.visits_of_client(counter_id, client_id)
+    except ApiError as error:
+        return _failure(request, error)
+    orders = readings.orders_on_visits(emulator, counter_id, [v.visit_id for v in visits])
+    return _page(
+        request, "client.html", config=config, client_id=client_id, visits=visits, orders=orders
+    )
+
+
+@router.get(f"{PREFIX}/counters/{{counter_id}}/offline/{{uploading_id}}")
+def offline_rows(request: Request, counter_id: int, uploading_id: int) -> HTMLResponse:
+    emulator = context(request).emulator
+    try:
+        config = emulator.counter(counter_id)
+        rows = emulator.offline_rows(counter_id, uploading_id)
+    except ApiError as error:
+        return _failure(request, error)
+    return _page(
+        request, "offline.html", config=config, uploading_id=uploading_id, rows=rows
+    )
+
+
+@router.get(POLL_PATH)
+def new_requests(request: Request, after: int = 0, counter: int | None = None) -> Response:
+    """The request-log rows newer than ``after`` as HTML, for the page's live log."""
+    entries = request_log(request).entries(after, counter)
+    return templates.TemplateResponse(request, "requests.html", {"entries": entries})
