@@ -66,11 +66,11 @@ def run_scenario(
     counter["rules"] = scenario.rules.to_mapping()
     counter_id = scenario.settings.export.counter_id
     own_token = token or next(iter(counter["tokens"]))
-    if token:
+    if token:  # added to the server's tokens: the counter PUT merges, it replaces nothing
         counter["tokens"] = {token: ["metrika:read", "metrika:write", "metrika:offline_data"]}
     with ExitStack() as stack:
         client = stack.enter_context(_client(via, base_url, db))
-        client.post("/_emulator/reset").raise_for_status()
+        client.post("/_emulator/reset", json={}).raise_for_status()
         replay = send_timeline(
             result.timeline, client, own_token, counter_id, visits=result.visits, counter=counter
         )

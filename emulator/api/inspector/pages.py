@@ -148,9 +148,7 @@ def offline_rows(request: Request, counter_id: int, uploading_id: int) -> HTMLRe
         rows = emulator.offline_rows(counter_id, uploading_id)
     except ApiError as error:
         return _failure(request, error)
-    return _page(
-        request, "offline.html", config=config, uploading_id=uploading_id, rows=rows
-    )
+    return _page(request, "offline.html", config=config, uploading_id=uploading_id, rows=rows)
 
 
 @router.get(POLL_PATH)

@@ -127,7 +127,7 @@ class SourceLine:
 
 
 def order_sources(emulator: Emulator, counter_id: int, model: Attribution) -> list[SourceLine]:
-    """"Order sources from CRM" under one attribution model, most orders first."""
+    """ "Order sources from CRM" under one attribution model, most orders first."""
     lines = [
         SourceLine(
             row.dimension,
@@ -157,9 +157,7 @@ class GoalLine:
     by_source: list[tuple[str, int]]
 
 
-def goal_lines(
-    emulator: Emulator, config: CounterConfig, model: Attribution
-) -> list[GoalLine]:
+def goal_lines(emulator: Emulator, config: CounterConfig, model: Attribution) -> list[GoalLine]:
     """Goal reaches and revenue per goal, split by attributed source."""
     names = {goal.id: goal.name for goal in config.goals}
     lines = []
@@ -200,11 +198,16 @@ def charts(
     """The report charts' bars: orders and profit by source, reaches by goal."""
     return {
         "orders": [
-            Bar(s.name, s.values["orders"], f"{money(s.values['orders'])} orders, "
-                f"{money(s.values['paid'])} paid")
+            Bar(
+                s.name,
+                s.values["orders"],
+                f"{money(s.values['orders'])} orders, {money(s.values['paid'])} paid",
+            )
             for s in sources
         ],
-        "profit": [Bar(s.name, max(s.values["profit"], 0), money(s.values["profit"])) for s in sources],
+        "profit": [
+            Bar(s.name, max(s.values["profit"], 0), money(s.values["profit"])) for s in sources
+        ],
         "goals": [Bar(g.name, g.reaches, f"{money(g.reaches)} reaches") for g in goals],
     }
 
