@@ -19,8 +19,9 @@ from emulator.api.inspector.requestlog import RequestLog, RequestLogMiddleware
 STATIC = f"{PREFIX}/static"
 QUIET_PREFIXES = (POLL_PATH, STATIC)
 """Paths neither logged nor recorded: the inspector's polling and its assets."""
-OWN_PREFIXES = (PREFIX, "/docs", "/redoc", "/openapi.json", "/static-offline-docs")
-"""Paths logged but kept out of the live log: the inspector's and the API docs' own pages."""
+OWN_PREFIXES = (PREFIX, "/docs", "/redoc", "/openapi.json", "/static-offline-docs", "/favicon")
+"""Paths logged but kept out of the live log: what a browser asks for the inspector and the
+API docs, never a pipeline."""
 
 
 def _own(path: str) -> bool:

@@ -8,7 +8,7 @@ message and its HTTP status.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,17 +37,26 @@ def _money(value: Any) -> str:
     return text.replace(",", "\u202f")
 
 
-def _moment(value: datetime | str | None, zone: str | None = None) -> str:
+def _moment(value: datetime | str | float | None, zone: str | None = None) -> str:
+    """A moment (ISO text, Unix seconds or a datetime) with its offset, in ``zone`` if given."""
     if value is None:
         return "–"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value, UTC)
+    else:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if zone:
         moment = moment.astimezone(ZoneInfo(zone))
     return moment.strftime("%Y-%m-%d %H:%M:%S %z")
 
 
+def _codes(codes: list[str]) -> str:
+    """An order's decision codes in order, each once: ``CREATED → LINKED → GOAL_FIRED``."""
+    return " → ".join(dict.fromkeys(codes))
+
+
 templates.env.filters.update(
-    money=_money, moment=_moment, mask=readings.mask, source=readings.source_name
+    money=_money, moment=_moment, mask=readings.mask, source=readings.source_name, codes=_codes
 )
 templates.env.globals.update(
     version=__version__, poll_path=POLL_PATH, prefix=PREFIX, error_items=readings.error_items

@@ -201,14 +201,14 @@ def charts(
             Bar(
                 s.name,
                 s.values["orders"],
-                f"{money(s.values['orders'])} orders, {money(s.values['paid'])} paid",
+                f"orders {money(s.values['orders'])}, paid {money(s.values['paid'])}",
             )
             for s in sources
         ],
         "profit": [
             Bar(s.name, max(s.values["profit"], 0), money(s.values["profit"])) for s in sources
         ],
-        "goals": [Bar(g.name, g.reaches, f"{money(g.reaches)} reaches") for g in goals],
+        "goals": [Bar(g.name, g.reaches, f"reaches {money(g.reaches)}") for g in goals],
     }
 
 
