@@ -21,6 +21,7 @@ from emulator import ApiError, Attribution, __version__
 from emulator.api.guard import context
 from emulator.api.inspector import readings
 from emulator.api.inspector.requestlog import RequestLog
+from emulator.api.stat import MODEL_NAMES, source_name
 
 PREFIX = "/inspector"
 POLL_PATH = f"{PREFIX}/requests"
@@ -56,7 +57,7 @@ def _codes(codes: list[str]) -> str:
 
 
 templates.env.filters.update(
-    money=_money, moment=_moment, mask=readings.mask, source=readings.source_name, codes=_codes
+    money=_money, moment=_moment, mask=readings.mask, source=source_name, codes=_codes
 )
 templates.env.globals.update(
     version=__version__, poll_path=POLL_PATH, prefix=PREFIX, error_items=readings.error_items
@@ -103,7 +104,7 @@ def counter(request: Request, counter_id: int, attribution: str = "lastsign", pa
         "counter.html",
         config=config,
         model=model,
-        models=readings.MODEL_NAMES,
+        models=MODEL_NAMES,
         orders=readings.orders_page(emulator, counter_id, page),
         uploadings=emulator.last_uploadings(counter_id, limit=1000),
         offline=readings.offline_lines(emulator, counter_id),

@@ -14,16 +14,10 @@ from typing import Any
 
 from emulator import Attribution, CounterConfig, Emulator, OfflineUploading
 from emulator.api.inspector.requestlog import Entry
-from emulator.api.stat import TRAFFIC_SOURCE_NAMES
+from emulator.api.stat import source_name
 
 WALK = ("PREPARED", "UPLOADED", "EXPORTED", "MATCHED")
 """An offline uploading's statuses while it waits; it ends PROCESSED or LINKAGE_FAILURE."""
-MODEL_NAMES = {
-    Attribution.LAST_SIGNIFICANT: "Last significant source",
-    Attribution.LAST: "Last source",
-    Attribution.FIRST: "First source",
-    Attribution.LAST_YANDEX_DIRECT_CLICK: "Last Yandex Direct click",
-}
 ORDERS_PER_PAGE = 100
 SOURCE_METRICS = (
     ("orders", "ym:s:cdpOrdersAllOrders"),
@@ -38,12 +32,6 @@ def mask(token: str) -> str:
     if len(token) <= 6:
         return "•" * len(token)
     return f"{token[:2]}…{token[-2:]}"
-
-
-def source_name(source: str | None) -> str:
-    if source is None:
-        return "not determined"
-    return TRAFFIC_SOURCE_NAMES.get(source, source)
 
 
 @dataclass(frozen=True)
