@@ -69,6 +69,22 @@ def _first_items(lists: pa.Array) -> pa.Array:
     return pc.if_else(pa.array(lengths > 0), first, pa.scalar(None, pa.string()))
 
 
+def _too_old(what: str, when: datetime, now: datetime) -> str:
+    return (
+        f"the {what} is dated {when:%Y-%m-%d %H:%M}, {(now - when).days} days before "
+        f"{now:%Y-%m-%d}; only data sent within {LINK_WINDOW_DAYS} days of it links to "
+        "a visit, so it will never link"
+    )
+
+
+def _in_future(what: str, when: datetime, now: datetime) -> str:
+    return (
+        f"the {what} is dated {when:%Y-%m-%d %H:%M %z}, after the upload moment "
+        f"{now:%Y-%m-%d %H:%M %z} (--now): no CRM can have created it yet; check the "
+        "time zone of the exported dates and the exporter's clock"
+    )
+
+
 class _Notes:
     """What :meth:`Linter.prepare` found in one batch, for :meth:`Linter.feed`."""
 
@@ -186,7 +202,8 @@ class Linter:
             self.prepare(batch)
         notes: _Notes = batch.notes.pop("lint")
         view = notes.view
-        out = self._too_old(view, notes.old) + self._in_future(view, notes.future)
+        out = self._dated(view, notes.old, "order_too_old", _too_old)
+        out += self._dated(view, notes.future, "order_in_future", _in_future)
         out += self._missing_ids(view, notes.no_id)
         if notes.keys is not None:
             out += self._repeated(view, notes.keyed[self.ids.add(notes.keys)])
@@ -195,26 +212,6 @@ class Linter:
         self.rows += notes.rows
         self.with_client_id += notes.with_client_id
         return sorted(out, key=lambda issue: issue.line)
-
-    def _too_old(self, batch: ValidatedBatch, rows: np.ndarray) -> list[RowError]:
-        def describe(what: str, when: datetime, now: datetime) -> str:
-            return (
-                f"the {what} is dated {when:%Y-%m-%d %H:%M}, {(now - when).days} days before "
-                f"{now:%Y-%m-%d}; only data sent within {LINK_WINDOW_DAYS} days of it links to "
-                "a visit, so it will never link"
-            )
-
-        return self._dated(batch, rows, "order_too_old", describe)
-
-    def _in_future(self, batch: ValidatedBatch, rows: np.ndarray) -> list[RowError]:
-        def describe(what: str, when: datetime, now: datetime) -> str:
-            return (
-                f"the {what} is dated {when:%Y-%m-%d %H:%M %z}, after the upload moment "
-                f"{now:%Y-%m-%d %H:%M %z} (--now): no CRM can have created it yet; check the "
-                "time zone of the exported dates and the exporter's clock"
-            )
-
-        return self._dated(batch, rows, "order_in_future", describe)
 
     def _dated(
         self,

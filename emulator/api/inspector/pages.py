@@ -8,6 +8,8 @@ message and its HTTP status.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -74,8 +76,23 @@ def _page(request: Request, name: str, status: int = 200, **values: Any) -> HTML
     return templates.TemplateResponse(request, name, values, status_code=status)
 
 
-def _failure(request: Request, error: ApiError) -> HTMLResponse:
-    return _page(request, "error.html", error.status, error=error)
+def _counter_page(request: Request, counter_id: int, name: str, **values: Any) -> HTMLResponse:
+    """A page about one counter (the template shows its id and reads times in its zone)."""
+    config = context(request).emulator.counter(counter_id)
+    return _page(request, name, config=config, **values)
+
+
+def html_errors(page: Callable[..., HTMLResponse]) -> Callable[..., HTMLResponse]:
+    """Answer the engine's refusals (unknown counter, order…) as an HTML page, same status."""
+
+    @functools.wraps(page)
+    def answer(request: Request, *args: Any, **kwargs: Any) -> HTMLResponse:
+        try:
+            return page(request, *args, **kwargs)
+        except ApiError as error:
+            return _page(request, "error.html", error.status, error=error)
+
+    return answer
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -86,17 +103,16 @@ def index(request: Request) -> HTMLResponse:
 
 
 @router.get(f"{PREFIX}/counters/{{counter_id}}", response_class=HTMLResponse)
-def counter(request: Request, counter_id: int, attribution: str = "lastsign", page: int = 1):
+@html_errors
+def counter(
+    request: Request, counter_id: int, attribution: str = "lastsign", page: int = 1
+) -> HTMLResponse:
     emulator = context(request).emulator
+    config = emulator.counter(counter_id)
     try:
-        config = emulator.counter(counter_id)
         model = Attribution(attribution)
-    except ApiError as error:
-        return _failure(request, error)
     except ValueError:
-        return _failure(
-            request, ApiError("invalid_parameter", f"unknown attribution model {attribution!r}")
-        )
+        raise ApiError("invalid_parameter", f"unknown attribution model {attribution!r}") from None
     sources = readings.order_sources(emulator, counter_id, model)
     goals = readings.goal_lines(emulator, config, model)
     return _page(
@@ -117,48 +133,34 @@ def counter(request: Request, counter_id: int, attribution: str = "lastsign", pa
 
 
 @router.get(f"{PREFIX}/counters/{{counter_id}}/orders/{{order_id:path}}")
+@html_errors
 def order(request: Request, counter_id: int, order_id: str) -> HTMLResponse:
     emulator = context(request).emulator
-    try:
-        config = emulator.counter(counter_id)
-        view = emulator.order(counter_id, order_id)
-    except ApiError as error:
-        return _failure(request, error)
+    view = emulator.order(counter_id, order_id)  # the engine refuses an unknown counter too
     linked = view.linked_visit_id
     visits = emulator.visits(counter_id, [linked]) if linked is not None else []
-    return _page(
-        request,
-        "order.html",
-        config=config,
-        order_id=order_id,
-        view=view,
-        visit=visits[0] if visits else None,
+    visit = visits[0] if visits else None
+    return _counter_page(
+        request, counter_id, "order.html", order_id=order_id, view=view, visit=visit
     )
 
 
 @router.get(f"{PREFIX}/counters/{{counter_id}}/clients/{{client_id}}")
+@html_errors
 def client(request: Request, counter_id: int, client_id: int) -> HTMLResponse:
     emulator = context(request).emulator
-    try:
-        config = emulator.counter(counter_id)
-        visits = emulator.visits_of_client(counter_id, client_id)
-    except ApiError as error:
-        return _failure(request, error)
+    visits = emulator.visits_of_client(counter_id, client_id)
     orders = readings.orders_on_visits(emulator, counter_id, [v.visit_id for v in visits])
-    return _page(
-        request, "client.html", config=config, client_id=client_id, visits=visits, orders=orders
+    return _counter_page(
+        request, counter_id, "client.html", client_id=client_id, visits=visits, orders=orders
     )
 
 
 @router.get(f"{PREFIX}/counters/{{counter_id}}/offline/{{uploading_id}}")
+@html_errors
 def offline_rows(request: Request, counter_id: int, uploading_id: int) -> HTMLResponse:
-    emulator = context(request).emulator
-    try:
-        config = emulator.counter(counter_id)
-        rows = emulator.offline_rows(counter_id, uploading_id)
-    except ApiError as error:
-        return _failure(request, error)
-    return _page(request, "offline.html", config=config, uploading_id=uploading_id, rows=rows)
+    rows = context(request).emulator.offline_rows(counter_id, uploading_id)
+    return _counter_page(request, counter_id, "offline.html", uploading_id=uploading_id, rows=rows)
 
 
 @router.get(POLL_PATH)
