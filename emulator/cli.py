@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from emulator import __version__
+
 COMMANDS = ("check", "serve", "simulate", "run")
 
 
@@ -21,6 +23,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="crmemu",
         description="Reference emulator and simulator of Yandex Metrica's CRM data uploads.",
     )
+    parser.add_argument("--version", action="version", version=f"crmemu {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in (only,) if only else COMMANDS:
         module = importlib.import_module(f"emulator.commands.{name}")

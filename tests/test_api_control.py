@@ -80,10 +80,23 @@ def test_clock_set_advance_and_refusals(client):
     assert client.get("/_emulator/clock").json() == later
 
 
-def test_reset_forgets_counters(client):
+def test_reset_restores_the_counters_the_app_started_with(client):
+    """The fixture's client set up counter 2215573 with its token at start (no counter was
+    there); a reset forgets the later setup and data, and brings that counter back."""
+    client.put(f"/_emulator/counters/{COUNTER + 1}", json={"tokens": {"other": ["metrika:read"]}})
+    uploaded = client.post(
+        f"/cdp/api/v1/counter/{COUNTER}/data/simple_orders?merge_mode=SAVE",
+        files={"file": b"id,create_date_time,client_ids\no1,01.01.2024,5\n"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert len(client.get(f"/_emulator/counters/{COUNTER}/orders").json()["orders"]) == 1
     assert client.post("/_emulator/reset", json={}).json() == {"ok": True}
-    assert error_of(client.get(f"/_emulator/counters/{COUNTER}")) == (404, "not_found")
-    assert error_of(client.get(f"/management/v1/counter/{COUNTER}")) == (401, "unauthorized")
+    restored = client.get(f"/_emulator/counters/{COUNTER}").json()
+    assert (restored["time_zone"], restored["goals"]) == ("Europe/Moscow", [])
+    assert set(restored["tokens"]) == {masked(TOKEN)}
+    assert error_of(client.get(f"/_emulator/counters/{COUNTER + 1}")) == (404, "not_found")
+    assert client.get(f"/management/v1/counter/{COUNTER}").status_code == 200
+    assert client.get(f"/_emulator/counters/{COUNTER}/orders").json() == {"orders": []}
 
 
 def test_visits_from_csv_and_json(client):

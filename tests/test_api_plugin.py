@@ -80,7 +80,9 @@ def test_a_simulated_timeline_replays_through_the_in_process_client():
 
 def test_in_process_client_answers_errors_in_the_envelope():
     emulator = Emulator()
-    with inprocess_client(emulator, token="nobody") as client:
-        response = client.get("/management/v1/counter/1/goals")
+    with inprocess_client(emulator) as client:
+        response = client.get(
+            "/management/v1/counter/1/goals", headers={"Authorization": "OAuth nobody"}
+        )
     assert response.status_code == 401
     assert response.json()["errors"][0]["error_type"] == "unauthorized"

@@ -107,10 +107,11 @@ def test_scenario_files_are_strict(tmp_path):
     with pytest.raises(ScenarioError, match="trafic"):
         scenario_from_mapping({"simulation": {"trafic": {}}})
     tiny = tomllib.loads(TINY)
-    tiny["expectations"] = {"no.such.path": {"min": 1}, "lost.NEVER_SEEN": {"max": 0}}
-    assert run_scenario(scenario_from_mapping(tiny)).misses == [
-        "no.such.path: not in the scorecard"
-    ]
+    tiny["expectations"] = {"no.such.path": {"min": 1}, "lost.NOT_LINKED_ORDER_TO_OLD": {"max": 0}}
+    with pytest.raises(ScenarioError) as refused:  # at load time, before any run
+        scenario_from_mapping(tiny)
+    assert "'no.such.path' is not a scorecard field" in str(refused.value)
+    assert "did you mean 'lost.NOT_LINKED_ORDER_TOO_OLD'" in str(refused.value)
 
 
 def _free_port() -> int:

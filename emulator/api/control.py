@@ -8,13 +8,15 @@ real routes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
+from emulator import CounterConfig, Emulator
 from emulator.api.bodies import json_document, media_type, read_json, spooled_body
 from emulator.api.common import CounterId, json_body, off_loop
 from emulator.api.config import counter_config
+from emulator.api.counter_merge import merged_config
 from emulator.api.faults import Fault
 from emulator.api.guard import context
 from emulator.api.protect import CSV
@@ -29,9 +31,13 @@ OBJECT = {"type": "object"}
 
 @router.post("/reset")
 def reset(request: Request) -> dict[str, Any]:
-    """Forget all state, counters included; quota counts, quota changes and faults too."""
+    """Forget all state, quota counts, quota changes and pending faults; then set up again
+    the counters the server started with (the configured ones, or the default counter and
+    token), so the same tokens keep working after a reset."""
     api = context(request)
     api.emulator.reset()
+    for config in request.app.state.baseline_counters:
+        api.emulator.put_counter(config)
     api.forget()
     return {"ok": True}
 
@@ -80,11 +86,29 @@ async def set_clock(request: Request) -> dict[str, Any]:
 
 
 @router.put("/counters/{counter_id}", openapi_extra=json_body(OBJECT))
-async def put_counter(request: Request, counter_id: CounterId) -> dict[str, Any]:
-    """Create or replace a counter's setup (its data and CRM goals are kept)."""
+async def put_counter(
+    request: Request,
+    counter_id: CounterId,
+    replace: Annotated[
+        bool, Query(description="true: the body is the whole setup (default: merge into it)")
+    ] = False,
+) -> dict[str, Any]:
+    """Create a counter or merge into its setup (see :mod:`emulator.api.counter_merge`);
+    ``?replace=true`` replaces the setup whole. Its data and CRM goals are kept either way."""
     api = context(request)
-    config = counter_config(counter_id, await read_json(request, api.settings))
+    body = await read_json(request, api.settings)
+    existing = None if replace else await off_loop(_existing_counter, api.emulator, counter_id)
+    config = counter_config(counter_id, body) if existing is None else merged_config(existing, body)
     return control_counter(await off_loop(api.emulator.put_counter, config))
+
+
+def _existing_counter(emulator: Emulator, counter_id: int) -> CounterConfig | None:
+    try:
+        return emulator.counter(counter_id)
+    except ApiError as error:
+        if error.error_type == "not_found":
+            return None
+        raise
 
 
 @router.get("/counters/{counter_id}")

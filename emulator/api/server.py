@@ -12,6 +12,7 @@ rotate. A request uvicorn cannot parse is answered in the error envelope by
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import socket
 import threading
@@ -19,13 +20,16 @@ import time
 from collections.abc import Sequence
 from http import HTTPStatus
 from types import TracebackType
+from typing import Any
 
 import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from emulator.api.envelope import StatusError
+from emulator.api.inspector.requestlog import ACCESS_LOGGER
 from emulator.errors import ApiError
 
 STARTUP_TIMEOUT = 10.0
@@ -125,7 +129,11 @@ def make_server(
     log_level: str = "warning",
     forwarded_allow_ips: Sequence[str] = (),
     header_timeout: float = EnvelopeH11Protocol.header_timeout,
+    access_log: bool = False,
 ) -> uvicorn.Server:
+    """uvicorn for ``app`` with the envelope protocol; ``access_log`` prints the app's own line
+    per request on stderr (method, path, status, time taken, counter), whatever ``log_level``
+    says."""
     protocol = type("Protocol", (EnvelopeH11Protocol,), {"header_timeout": header_timeout})
     config = uvicorn.Config(
         app,
@@ -135,8 +143,20 @@ def make_server(
         http=protocol,
         proxy_headers=bool(forwarded_allow_ips),
         forwarded_allow_ips=list(forwarded_allow_ips) or None,
+        log_config=logging_config(access_log),
     )
     return uvicorn.Server(config)
+
+
+def logging_config(access_log: bool) -> dict[str, Any]:
+    """uvicorn's logging setup plus the emulator's access logger, on or off."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"][ACCESS_LOGGER] = {
+        "handlers": ["default"],
+        "level": "INFO" if access_log else "WARNING",
+        "propagate": False,
+    }
+    return config
 
 
 class LiveServer:

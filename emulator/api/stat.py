@@ -44,8 +44,22 @@ ATTRIBUTION_NAMES = {
     Attribution.FIRST: "First",
     Attribution.LAST_YANDEX_DIRECT_CLICK: "LastYandexDirectClick",
 }
+MODEL_NAMES = {
+    Attribution.LAST_SIGNIFICANT: "Last significant source",
+    Attribution.LAST: "Last source",
+    Attribution.FIRST: "First source",
+    Attribution.LAST_YANDEX_DIRECT_CLICK: "Last Yandex Direct click",
+}
+"""The attribution models as the Metrica interface names them (report titles, the inspector)."""
 UNSUPPORTED = ("filters", "preset")
 MAX_LIMIT = 100_000
+
+
+def source_name(source: str | None) -> str:
+    """A ``TrafficSource`` id in words (``organic`` → ``Search engine traffic``)."""
+    if source is None:
+        return "Not determined"
+    return TRAFFIC_SOURCE_NAMES.get(source, source)
 
 
 def _names(raw: str | None) -> list[str]:

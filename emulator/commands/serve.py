@@ -41,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, help="TOML or JSON with [server], [quotas], [[counters]]"
     )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    parser.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="do not print a line per request (the inspector at / still lists them)",
+    )
     protect = parser.add_argument_group("protection (see README, 'Protections')")
     protect.add_argument(
         "--admin-token",
@@ -95,7 +100,7 @@ def banner(url: str, emulator: Emulator, db: str) -> str:
                 f"  counter {counter.counter_id}  token {token}  scopes {' '.join(scopes)}"
             )
     lines.append(f"  e.g. curl -H 'Authorization: OAuth <token>' {url}/management/v1/counter/<id>")
-    lines.append(f"  OpenAPI: {url}/docs   control routes: {url}/_emulator/...")
+    lines.append(f"  Inspector: {url}/   OpenAPI: {url}/docs   control routes: {url}/_emulator/...")
     return "\n".join(lines)
 
 
@@ -140,7 +145,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         app = create_app(emulator, settings)
         server = make_server(
-            app, args.log_level, settings.forwarded_allow_ips, settings.body_timeout_seconds
+            app,
+            args.log_level,
+            settings.forwarded_allow_ips,
+            settings.body_timeout_seconds,
+            access_log=not args.no_access_log,
         )
         server.run(sockets=[sock])
     finally:

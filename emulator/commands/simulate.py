@@ -1,4 +1,8 @@
-"""``crmemu simulate``: run the simulator and write visits, CRM, uploads, truth and a manifest."""
+"""``crmemu simulate``: run the simulator and write visits, CRM, uploads, truth and a manifest.
+
+It takes a simulator settings file or a scenario file (whose ``[scenario]``, ``[rules]`` and
+``[expectations]`` it reads but has no use for), like ``crmemu run``.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from emulator.sim import SettingsError, load_settings_file, simulate, write_run
+from emulator.scenario import ScenarioError, load_scenario
+from emulator.sim import simulate, write_run
 
 HELP = "simulate visitors, leads, a CRM and its exporters; write every upload and the truth"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("settings", type=Path, help="settings TOML (see scenarios/sim/)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "settings",
+        type=Path,
+        help="simulator settings (scenarios/sim/*.toml) or a scenario (scenarios/*.toml)",
+    )
+    parser.add_argument("--seed", type=int, help="random seed (default: the scenario's seed, or 1)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--days", type=int, help="override simulation.days")
     parser.add_argument(
@@ -25,15 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings_file(args.settings).with_overrides(
-            args.days, args.visitors_per_day
-        )
-    except (OSError, SettingsError) as exc:
+        scenario = load_scenario(args.settings)
+    except ScenarioError as exc:
         print(f"crmemu simulate: {exc}", file=sys.stderr)
         return 2
+    settings = scenario.settings.with_overrides(args.days, args.visitors_per_day)
+    seed = scenario.seed if args.seed is None else args.seed
     hours = settings.simulation.days * 24
     with tqdm(total=hours, unit="h", desc="simulating", disable=not sys.stderr.isatty()) as bar:
-        result = simulate(settings, args.seed, on_hour=lambda: bar.update(1))
+        result = simulate(settings, seed, on_hour=lambda: bar.update(1))
     manifest = write_run(result, args.out)
     counts = manifest["counts"]
     print(

@@ -22,7 +22,7 @@ from emulator.engine.config import CounterConfig
 from emulator.engine.reads import OrderView
 from emulator.engine.uploads import Uploads, offline_uploading
 from emulator.engine.visitbook import VisitBook
-from emulator.engine.visits import visits_of
+from emulator.engine.visits import IndexKind, visits_of
 from emulator.errors import ApiError
 from emulator.serialize import from_jsonable
 from emulator.store import Store
@@ -45,6 +45,16 @@ class ReadSide:
         ids = np.array(wanted, np.int64)
         held = ids[table.has(ids)]
         return visits_of(table.rows(table.positions(held)))
+
+    def visits_of_client(self, counter_id: int, client_id: int) -> list[Visit]:
+        """Every visit of one ClientID, oldest first (what the inspector shows for a visitor)."""
+        self.counter(counter_id)
+        table = self._visits.table(counter_id)
+        index = table.index(IndexKind.CLIENT_ID)
+        if index is None:
+            return []
+        lo, hi = index.slices(np.array([client_id], np.uint64))
+        return visits_of(table.rows(table.positions(index.rows[lo[0] : hi[0]])))
 
     def last_uploadings(
         self, counter_id: int, limit: int = 10, datetime_offset: datetime | None = None

@@ -5,6 +5,9 @@ checked batches of one file in order and says so:
 
 - ``order_too_old``: an order (or offline conversion) dated more than 21 days before
   ``now`` will never link to a visit (https://www.yandex.com/support/metrica/crm/about.html);
+- ``order_in_future``: an order dated after ``now`` (the upload moment, ``--now``), which no
+  CRM can have created yet: a wrong time zone or clock in the export is the usual cause (an
+  offline conversion from the future is an error of the file itself);
 - ``no_order_id``: a simple order without ``id`` becomes a new order on every upload;
 - ``repeated_id``: rows sharing an id are applied in random order (spec §2.7);
 - ``low_client_id_share``: fewer than :data:`MIN_CLIENT_ID_SHARE` of the rows carry a
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -66,6 +69,22 @@ def _first_items(lists: pa.Array) -> pa.Array:
     return pc.if_else(pa.array(lengths > 0), first, pa.scalar(None, pa.string()))
 
 
+def _too_old(what: str, when: datetime, now: datetime) -> str:
+    return (
+        f"the {what} is dated {when:%Y-%m-%d %H:%M}, {(now - when).days} days before "
+        f"{now:%Y-%m-%d}; only data sent within {LINK_WINDOW_DAYS} days of it links to "
+        "a visit, so it will never link"
+    )
+
+
+def _in_future(what: str, when: datetime, now: datetime) -> str:
+    return (
+        f"the {what} is dated {when:%Y-%m-%d %H:%M %z}, after the upload moment "
+        f"{now:%Y-%m-%d %H:%M %z} (--now): no CRM can have created it yet; check the "
+        "time zone of the exported dates and the exporter's clock"
+    )
+
+
 class _Notes:
     """What :meth:`Linter.prepare` found in one batch, for :meth:`Linter.feed`."""
 
@@ -73,6 +92,7 @@ class _Notes:
         self.view = view
         empty = np.zeros(0, np.int64)
         self.old = empty
+        self.future = empty
         self.no_id = empty
         self.keyed = empty
         self.keys: Keys | None = None
@@ -99,6 +119,7 @@ class Linter:
         self.spec = SPECS[UploadKind(kind)]
         self.ctx = make_ctx(options or FormatOptions(), Family.CSV)
         self.oldest = int((self.ctx.now - timedelta(days=LINK_WINDOW_DAYS)).timestamp())
+        self.latest = int(self.ctx.now.timestamp())
         self.max_per_code = max_per_code
         self.shown: Counter[str] = Counter()
         self.omitted: Counter[str] = Counter()
@@ -148,6 +169,8 @@ class Linter:
         if date and date in values:
             old = np.asarray(pc.fill_null(pc.less(values[date], self.oldest), False))
             notes.old = np.flatnonzero(old & valid)
+            future = np.asarray(pc.fill_null(pc.greater(values[date], self.latest), False))
+            notes.future = np.flatnonzero(future & valid)
         if self.spec.kind is UploadKind.SIMPLE_ORDERS and "id" in values:
             notes.no_id = np.flatnonzero(~present(values["id"]) & valid)
         names = [n for n in self.spec.id_fields if n in values]
@@ -179,7 +202,9 @@ class Linter:
             self.prepare(batch)
         notes: _Notes = batch.notes.pop("lint")
         view = notes.view
-        out = self._too_old(view, notes.old) + self._missing_ids(view, notes.no_id)
+        out = self._dated(view, notes.old, "order_too_old", _too_old)
+        out += self._dated(view, notes.future, "order_in_future", _in_future)
+        out += self._missing_ids(view, notes.no_id)
         if notes.keys is not None:
             out += self._repeated(view, notes.keyed[self.ids.add(notes.keys)])
         if notes.customer_keys is not None:
@@ -188,7 +213,14 @@ class Linter:
         self.with_client_id += notes.with_client_id
         return sorted(out, key=lambda issue: issue.line)
 
-    def _too_old(self, batch: ValidatedBatch, rows: np.ndarray) -> list[RowError]:
+    def _dated(
+        self,
+        batch: ValidatedBatch,
+        rows: np.ndarray,
+        code: str,
+        describe: Callable[[str, datetime, datetime], str],
+    ) -> list[RowError]:
+        """A warning per row in ``rows`` about its date, worded by ``describe``."""
         if not len(rows):
             return []
         name = self.spec.date_field
@@ -204,14 +236,9 @@ class Linter:
 
         def message(shown: list[int]) -> list[str]:
             moments = rule.to_python(stamps.take(pa.array(shown, pa.int64())), self.ctx)
-            return [
-                f"the {what} is dated {when:%Y-%m-%d %H:%M}, {(now - when).days} days before "
-                f"{now:%Y-%m-%d}; only data sent within {LINK_WINDOW_DAYS} days of it links to "
-                "a visit, so it will never link"
-                for when in moments
-            ]
+            return [describe(what, when.astimezone(now.tzinfo), now) for when in moments]
 
-        return self._warn(batch, "order_too_old", rows, batch.labels[name], message)
+        return self._warn(batch, code, rows, batch.labels[name], message)
 
     def _missing_ids(self, batch: ValidatedBatch, rows: np.ndarray) -> list[RowError]:
         if not len(rows):

@@ -32,6 +32,8 @@ SOURCE_METRICS = (
     "ym:s:cdpOrdersProfit",
 )
 VIA = ("inprocess", "http")
+ATTRIBUTION = "lastsign"
+"""The model of the scorecard's source report: the Metrica interface's default."""
 
 
 @dataclass
@@ -56,25 +58,35 @@ def run_scenario(
     token: str | None = None,
     out: str | Path | None = None,
     db: str | Path = ":memory:",
+    progress: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run ``scenario`` end to end and score it; writes scorecard and plots into ``out``."""
+    """Run ``scenario`` end to end and score it; writes scorecard and plots into ``out``.
+
+    ``progress`` hears one line as each phase starts (what ``crmemu run`` prints)."""
     if via not in VIA:
         raise ValueError(f"via must be one of {', '.join(VIA)}")
+    say = progress or (lambda line: None)
     seed = scenario.seed if seed is None else seed
-    result = simulate(scenario.settings, seed)
-    counter = dict(result.counter)
-    counter["rules"] = scenario.rules.to_mapping()
-    counter_id = scenario.settings.export.counter_id
-    own_token = token or next(iter(counter["tokens"]))
-    if token:
-        counter["tokens"] = {token: ["metrika:read", "metrika:write", "metrika:offline_data"]}
     with ExitStack() as stack:
         client = stack.enter_context(_client(via, base_url, db))
-        client.post("/_emulator/reset", json={}).raise_for_status()
+        client.post("/_emulator/reset", json={}).raise_for_status()  # reachable, and clean
+        days = scenario.settings.simulation.days
+        say(f"[1/5] simulating {days} days of {scenario.name} (seed {seed})")
+        result = simulate(scenario.settings, seed)
+        counter = dict(result.counter)
+        counter["rules"] = scenario.rules.to_mapping()
+        counter_id = scenario.settings.export.counter_id
+        own_token = token or next(iter(counter["tokens"]))
+        if token:  # added to the server's tokens: the counter PUT merges, it replaces nothing
+            counter["tokens"] = {token: ["metrika:read", "metrika:write", "metrika:offline_data"]}
+        where = f" to {base_url}" if via == "http" else " in-process"
+        say(f"[2/5] sending {len(result.timeline)} uploads and {len(result.visits)} visits{where}")
         replay = send_timeline(
             result.timeline, client, own_token, counter_id, visits=result.visits, counter=counter
         )
+        say("[3/5] moving the clock past the last upload, so that everything is processed")
         _finish_processing(client, result, scenario)
+        say("[4/5] reading orders, goal reaches and reports; scoring against the truth")
         card = _score(client, result, scenario, counter, counter_id, own_token)
     card["run"] = {
         "scenario": scenario.name,
@@ -86,6 +98,7 @@ def run_scenario(
     }
     run = RunResult(scenario, seed, via, card, evaluate(scenario.expectations, card))
     if out is not None:
+        say(f"[5/5] writing the scorecard and plots to {out}")
         run.out = _write(run, Path(out))
     return run
 
@@ -151,6 +164,8 @@ def _score(
         expected_goals(truth, statuses, js_goals, scenario.rules),
         _sources(client, result, counter_id, token),
         _offline(client, counter_id, token),
+        currency=result.settings.simulation.crm.currency,
+        attribution=ATTRIBUTION,
     )
 
 
@@ -203,7 +218,7 @@ def _first_sent(result: SimulationResult) -> dict[str, datetime]:
 def _sources(
     client: httpx.Client, result: SimulationResult, counter_id: int, token: str
 ) -> list[dict[str, Any]]:
-    """ "Order sources from CRM" by last significant traffic source, over the whole run."""
+    """ "Order sources from CRM" by attributed traffic source, over the whole run."""
     start = result.calendar.origin.date() - timedelta(days=60)
     end = result.calendar.origin.date() + timedelta(days=result.settings.simulation.days + 60)
     report = _get(
@@ -212,10 +227,10 @@ def _sources(
         token,
         ids=counter_id,
         metrics=",".join(SOURCE_METRICS),
-        dimensions="ym:s:lastsignTrafficSource",
+        dimensions=f"ym:s:{ATTRIBUTION}TrafficSource",
         date1=start.isoformat(),
         date2=end.isoformat(),
-        attribution="lastsign",
+        attribution=ATTRIBUTION,
         limit=1000,
     )
     rows = []

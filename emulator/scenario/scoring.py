@@ -24,12 +24,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from emulator.api.stat import source_name
 from emulator.domain import OrderStatus, StatusType
 from emulator.goals import CrmGoal, fixation_crm_goals, resolve_status
 from emulator.rules import RuleSet
 
+MINUTE_IN_DAYS = 1 / 1440
 DELAY_BUCKETS: tuple[tuple[str, float, float], ...] = (
-    ("< 1 day", 0, 1),
+    ("< 15 min", 0, 15 * MINUTE_IN_DAYS),
+    ("15 min - 1 h", 15 * MINUTE_IN_DAYS, 60 * MINUTE_IN_DAYS),
+    ("1-6 h", 60 * MINUTE_IN_DAYS, 0.25),
+    ("6-24 h", 0.25, 1),
     ("1-3 days", 1, 3),
     ("3-7 days", 3, 7),
     ("7-14 days", 7, 14),
@@ -81,8 +86,11 @@ def scorecard(
     goals_expected: Mapping[str, int],
     sources: Sequence[Mapping[str, Any]],
     offline: Mapping[str, Any] | None = None,
+    currency: str = "RUB",
+    attribution: str = "lastsign",
 ) -> dict[str, Any]:
-    """Everything the scenario run measured, as plain JSON-friendly values."""
+    """Everything the scenario run measured, as plain JSON-friendly values; ``sources`` are
+    the report's rows under ``attribution``, amounts are in ``currency``."""
     by_deal: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     unmatched = 0
     for order in orders:
@@ -136,7 +144,8 @@ def scorecard(
             "expected": dict(sorted(goals_expected.items())),
             "fired": dict(sorted(goals_fired.items())),
         },
-        "revenue": _revenue(truth, sources),
+        "revenue": {**_revenue(truth, sources), "currency": currency},
+        "attribution": attribution,
         "match_rate_by_upload_delay": _by_delay(truth, outcome, first_sent),
         "sources": _sources(truth, sources),
         "offline": dict(offline or {}),
@@ -224,6 +233,7 @@ def _sources(
     return [
         {
             "source": name,
+            "name": source_name(name),
             "true_orders": true_orders[name],
             "reported_orders": int(reported[name]["orders"]) if name in reported else 0,
             "true_profit": float(true_profit[name]),

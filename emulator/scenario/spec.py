@@ -7,6 +7,8 @@ description = "The CRM exports orders a month late."
 seed = 7                      # the default seed (``--seed`` overrides it)
 
 [simulation]                  # the simulator's settings (scenarios/sim/README.md)
+base = "sim/late_uploader.toml"   # optional: a world kept once under scenarios/sim/
+days = 21                     # what this scenario changes in it
 [export]                      # the exporters (same schema)
 
 [rules]                       # RuleSet options of the counter (emulator.rules)
@@ -17,7 +19,10 @@ order_age_limit_days = 21
 "lost.NOT_LINKED_ORDER_TOO_OLD" = { min = 1 }
 ```
 
-Unknown tables or keys are errors, so a typo never silently changes a regression test.
+Unknown tables or keys are errors, so a typo never silently changes a regression test, and an
+expectation naming a path the scorecard cannot hold is refused here, before any run (see
+:mod:`emulator.scenario.fields`). A plain simulator settings file is a scenario too (no
+expectations, default rules), so every command takes either.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from emulator.rules import RuleSet
+from emulator.scenario.fields import unknown_paths
 from emulator.sim import Settings, load_settings
+from emulator.sim.layers import LAYERED, with_base
 
 TABLES = frozenset({"scenario", "simulation", "export", "rules", "expectations"})
 SCENARIO_KEYS = frozenset({"name", "description", "seed"})
@@ -105,17 +112,22 @@ def scenario_from_mapping(data: Mapping[str, Any], source: Path | None = None) -
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ScenarioError(f"{where}: [scenario] seed must be a whole number")
     try:
-        settings = load_settings({k: data[k] for k in ("simulation", "export") if k in data})
+        layered = with_base(data, source.parent if source else Path.cwd())
+        settings = load_settings({k: layered[k] for k in LAYERED if k in layered})
         rules = RuleSet.from_mapping(data.get("rules"))
     except ValueError as exc:
         raise ScenarioError(f"{where}: {exc}") from None
+    expectations = tuple(_expectations(data.get("expectations", {}), where))
+    unknown = unknown_paths((e.path for e in expectations), settings)
+    if unknown:
+        raise ScenarioError(f"{where}: " + "; ".join(unknown))
     return Scenario(
         name=str(name),
         description=str(meta.get("description", "")),
         seed=seed,
         settings=settings,
         rules=rules,
-        expectations=tuple(_expectations(data.get("expectations", {}), where)),
+        expectations=expectations,
         source=source,
     )
 

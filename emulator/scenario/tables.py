@@ -1,9 +1,23 @@
-"""The scorecard as readable text tables (what ``crmemu run`` prints)."""
+"""The scorecard as readable text tables (what ``crmemu run`` prints).
+
+Rates are percentages, amounts have thousands separators and the currency, loss reasons and
+traffic sources are named in words (the codes stay beside them for a search in the docs).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from emulator.scenario.glossary import model_label, reason_label
+
+
+def rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def money(value: float) -> str:
+    return f"{value:,.0f}"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -25,12 +39,13 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) < 10 else f"{value:,.0f}"
+        return f"{value:,.0f}" if value.is_integer() or abs(value) >= 10 else f"{value:.3f}"
     return str(value)
 
 
 def render(card: Mapping[str, Any], misses: Sequence[str] | None = None) -> str:
     run, orders, linkage = card["run"], card["orders"], card["linkage"]
+    currency = card["revenue"]["currency"]
     parts = [
         f"Scenario {run['scenario']} (seed {run['seed']}, via {run['via']}): "
         f"{run['visits']} visits, "
@@ -52,8 +67,8 @@ def render(card: Mapping[str, Any], misses: Sequence[str] | None = None) -> str:
                     orders["in_emulator"],
                     orders["linked"],
                     orders["linked_correctly"],
-                    linkage["precision"],
-                    linkage["recall"],
+                    rate(linkage["precision"]),
+                    rate(linkage["recall"]),
                     card["duplicates"],
                 ]
             ],
@@ -63,7 +78,7 @@ def render(card: Mapping[str, Any], misses: Sequence[str] | None = None) -> str:
         table(
             ["identifier", "orders", "linked", "recall"],
             [
-                [k, v["orders"], v["linked"], v["recall"]]
+                [k, v["orders"], v["linked"], rate(v["recall"])]
                 for k, v in linkage["by_identifier"].items()
             ],
         ),
@@ -71,20 +86,27 @@ def render(card: Mapping[str, Any], misses: Sequence[str] | None = None) -> str:
         "Linkage by lead channel",
         table(
             ["channel", "orders", "linked", "recall"],
-            [[k, v["orders"], v["linked"], v["recall"]] for k, v in linkage["by_channel"].items()],
+            [
+                [k, v["orders"], v["linked"], rate(v["recall"])]
+                for k, v in linkage["by_channel"].items()
+            ],
         ),
         "",
         "Orders lost, and why",
         table(
-            ["reason", "orders"],
-            sorted(card["lost"].items(), key=lambda kv: -kv[1]) or [["(none)", 0]],
+            ["reason", "code", "orders", "of CRM orders"],
+            [
+                [reason_label(code), code, n, rate(card["lost_share"].get(code))]
+                for code, n in sorted(card["lost"].items(), key=lambda kv: -kv[1])
+            ]
+            or [["(none)", "", 0, rate(0.0)]],
         ),
         "",
         "Match rate by upload delay",
         table(
             ["delay", "orders", "linked", "match rate"],
             [
-                [r["delay"], r["orders"], r["linked"], r["match_rate"]]
+                [r["delay"], r["orders"], r["linked"], rate(r["match_rate"])]
                 for r in card["match_rate_by_upload_delay"]
             ],
         ),
@@ -98,25 +120,25 @@ def render(card: Mapping[str, Any], misses: Sequence[str] | None = None) -> str:
             ],
         ),
         "",
-        "Orders and profit by traffic source (last significant source)",
+        f"Orders and profit by traffic source ({model_label(card['attribution'])}, {currency})",
         table(
             ["source", "true orders", "reported", "true profit", "reported profit"],
             [
                 [
-                    s["source"],
+                    s["name"],
                     s["true_orders"],
                     s["reported_orders"],
-                    s["true_profit"],
-                    s["reported_profit"],
+                    money(s["true_profit"]),
+                    money(s["reported_profit"]),
                 ]
                 for s in card["sources"]
             ],
         ),
         "",
-        f"Revenue: CRM paid {card['revenue']['crm_paid']:,.2f}, "
-        f"reported {card['revenue']['reported']:,.2f}"
+        f"Revenue: CRM paid {money(card['revenue']['crm_paid'])} {currency}, "
+        f"reported {money(card['revenue']['reported'])} {currency}"
         + (
-            f" ({card['revenue']['reported_share']:.1%})"
+            f" ({rate(card['revenue']['reported_share'])})"
             if card["revenue"]["reported_share"] is not None
             else ""
         ),

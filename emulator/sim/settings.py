@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from emulator.dates import zone
 from emulator.sim.config import SettingsError, build
+from emulator.sim.layers import with_base
 from emulator.sim.pipelines import PipelineRegistry, PipelineSpec
 
 
@@ -311,7 +312,8 @@ def load_settings(mapping: Mapping[str, Any]) -> Settings:
 
 
 def load_settings_file(path: str | Path) -> Settings:
-    """Settings from a TOML file; errors name the file and the key."""
+    """Settings from a TOML file (and its ``[simulation] base``, see :mod:`emulator.sim.layers`);
+    errors name the file and the key."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
@@ -319,7 +321,7 @@ def load_settings_file(path: str | Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML: {exc}") from None
     try:
-        return load_settings(mapping)
+        return load_settings(with_base(mapping, path.parent))
     except SettingsError as exc:
         raise SettingsError(f"{path}: {exc}") from None
 
