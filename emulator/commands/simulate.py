@@ -1,7 +1,9 @@
 """``crmemu simulate``: run the simulator and write visits, CRM, uploads, truth and a manifest.
 
-It takes a simulator settings file or a scenario file (whose ``[scenario]``, ``[rules]`` and
-``[expectations]`` it reads but has no use for), like ``crmemu run``.
+It takes a simulator settings file or a scenario file (whose ``[scenario]`` and ``[expectations]``
+it reads but has no use for), like ``crmemu run``. With ``--parquet`` it writes the world as
+partitioned Parquet instead (:mod:`emulator.batch.world`), streaming, for ``crmemu batch``; the
+scenario's ``[rules]`` become the counter's rules there.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from emulator.batch.world import DEFAULT_PARTS, write_world
 from emulator.scenario import ScenarioError, load_scenario
 from emulator.sim import simulate, write_run
 
@@ -30,6 +33,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--visitors-per-day", type=float, help="override simulation.traffic.visitors_per_day"
     )
+    parser.add_argument(
+        "--parquet",
+        action="store_true",
+        help="write the world as partitioned Parquet (visits, uploads) for `crmemu batch`, "
+        "streaming: visits are never held in memory all at once",
+    )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=DEFAULT_PARTS,
+        help=f"with --parquet: number of hash partitions (default {DEFAULT_PARTS})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +56,20 @@ def run(args: argparse.Namespace) -> int:
     settings = scenario.settings.with_overrides(args.days, args.visitors_per_day)
     seed = scenario.seed if args.seed is None else args.seed
     hours = settings.simulation.days * 24
+    if args.partitions < 1:
+        print("crmemu simulate: --partitions must be at least 1", file=sys.stderr)
+        return 2
     with tqdm(total=hours, unit="h", desc="simulating", disable=not sys.stderr.isatty()) as bar:
+        if args.parquet:
+            manifest = write_world(
+                settings, seed, args.out, args.partitions, scenario.rules, lambda: bar.update(1)
+            )
+            counts = manifest["counts"]
+            print(
+                f"{counts['visits']} visits, {counts['leads']} leads, {counts['uploads']} uploads "
+                f"({counts['orders']} order rows) in {args.partitions} partitions -> {args.out}"
+            )
+            return 0
         result = simulate(settings, seed, on_hour=lambda: bar.update(1))
     manifest = write_run(result, args.out)
     counts = manifest["counts"]

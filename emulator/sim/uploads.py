@@ -112,17 +112,21 @@ def build_timeline(
     batches: Sequence[Batch], settings: Settings, calendar: SimCalendar
 ) -> tuple[Upload, ...]:
     """Serialise batches into uploads, ordered by the time they are sent."""
-    exporters = settings.export.exporters
-    order = sorted(
-        range(len(batches)),
-        key=lambda i: (batches[i].at + exporters[batches[i].exporter].delay_days * DAY, i),
+    order = sorted(range(len(batches)), key=lambda i: (send_time(batches[i], settings), i))
+    return tuple(
+        upload_of(seq, batches[index], settings, calendar)
+        for seq, index in enumerate(order, start=1)
     )
-    timeline = []
-    for seq, index in enumerate(order, start=1):
-        batch = batches[index]
-        spec = exporters[batch.exporter]
-        timeline.append(_upload(seq, batch, spec, settings, calendar))
-    return tuple(timeline)
+
+
+def send_time(batch: Batch, settings: Settings) -> float:
+    """Sim time at which ``batch`` is sent: when it was collected plus its exporter's delay."""
+    return batch.at + settings.export.exporters[batch.exporter].delay_days * DAY
+
+
+def upload_of(seq: int, batch: Batch, settings: Settings, calendar: SimCalendar) -> Upload:
+    """The request that sends ``batch`` as the ``seq``-th upload of the timeline."""
+    return _upload(seq, batch, settings.export.exporters[batch.exporter], settings, calendar)
 
 
 def counter_config(settings: Settings) -> dict[str, Any]:
