@@ -38,19 +38,11 @@ FORMAT = 1
 MANIFEST = "world.json"
 UPLOADS = "uploads.parquet"
 LABEL = pa.dictionary(pa.int32(), pa.string())
-LABELS = frozenset(
-    {
-        "traffic_source",
-        "source_detail",
-        "utm_source",
-        "utm_medium",
-        "utm_campaign",
-        "utm_term",
-        "utm_content",
-        "device",
-        "region",
-    }
-)
+LABELS = frozenset(f.name for f in VISIT_SCHEMA if pa.types.is_string(f.type)) - {
+    "user_id",
+    "purchase_id",
+}
+"""Visit columns with few distinct values, stored dictionary-encoded."""
 MD5_LISTS = ("email_md5", "phone_md5")
 
 VISITS = pa.schema(

@@ -57,7 +57,7 @@ class Plan:
     counter: CounterConfig
     steps: tuple[Step, ...]
     finish_at: datetime
-    """The clock at the end: past every upload's processing time."""
+    """The clock at the end: a second past every processing time (as ``crmemu run`` does)."""
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,7 +118,7 @@ def make_plan(
             )
         )
     last = max((s.sent_at for s in steps), default=datetime.fromtimestamp(0).astimezone())
-    delay = timedelta(seconds=counter.rules.processing_delay_seconds)
+    delay = timedelta(seconds=counter.rules.processing_delay_seconds + 1)
     return Plan(
         world=str(world),
         out=str(out),
