@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +87,15 @@ def _visits(plan: Plan, part: int) -> pa.Table:
 
 
 class _Subjects:
-    """This partition's upload rows, by upload."""
+    """The upload rows of some partitions, by upload (in timeline order)."""
 
-    def __init__(self, plan: Plan, part: int) -> None:
-        self.tables = {
-            name: layout.read_part(plan.world, name, part)
-            for name in set(layout.UPLOAD_DATASETS.values())
-        }
+    def __init__(self, plan: Plan, parts: Sequence[int]) -> None:
+        self.tables = {}
+        for name in set(layout.UPLOAD_DATASETS.values()):
+            tables = [layout.read_part(plan.world, name, part) for part in parts]
+            table = pa.concat_tables(tables)
+            order = np.argsort(np.asarray(table.column("seq"), np.int32), kind="stable")
+            self.tables[name] = table.take(pa.array(order, pa.int64()))
         self.bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name, table in self.tables.items():
             seq = np.asarray(table.column("seq"), np.int32)
@@ -109,12 +112,12 @@ class _Subjects:
 
 
 class _Replay:
-    def __init__(self, plan: Plan, part: int) -> None:
+    def __init__(self, plan: Plan, parts: Sequence[int]) -> None:
         self.plan = plan
         self.counter = plan.counter
         self.emulator = Emulator()
         self.emulator.put_counter(plan.counter)
-        self.subjects = _Subjects(plan, part)
+        self.subjects = _Subjects(plan, parts)
         self.offline: list[tuple[Step, int, np.ndarray]] = []
 
     def send(self, step: Step) -> None:
@@ -189,11 +192,19 @@ class _Replay:
         }
 
 
+def run_engine(
+    plan: Plan, parts: Sequence[int], visits: pa.Table
+) -> dict[str, list[dict[str, Any]]]:
+    """One engine replaying the uploads of ``parts`` over ``visits`` (by start time); what it
+    decided (the rows of :data:`RESULTS`)."""
+    run = _Replay(plan, parts)
+    run.run(visits)
+    return run.results()
+
+
 def replay(plan: Plan, part: int) -> int:
     """Replay partition ``part`` and write its results; nothing is shuffled."""
-    run = _Replay(plan, part)
-    run.run(_visits(plan, part))
-    for name, rows in run.results().items():
+    for name, rows in run_engine(plan, [part], _visits(plan, part)).items():
         schema = RESULTS[name]
         table = pa.Table.from_pylist([{f: r[f] for f in schema.names} for r in rows], schema=schema)
         if name == "orders":

@@ -127,6 +127,21 @@ def _matches(wanted: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nda
     return rows, lo[rows] + np.arange(len(rows)) - first
 
 
+def with_captures(world: str, part: int, visits: pa.Table) -> pa.Table:
+    """``visits`` of partition ``part`` as the engine stores visits: with the hashes advanced
+    matching recorded on each (``email_md5``, ``phone_md5``)."""
+    columns = {name: visits.column(name) for name in visits.column_names}
+    captures = layout.read_part(world, "captures", part)
+    ids = np.asarray(captures.column("visit_id"), np.int64)
+    order = np.argsort(ids)
+    at, found = _matches(ids[order], np.asarray(columns["visit_id"], np.int64))
+    for name in layout.MD5_LISTS:
+        place = np.full(len(visits), -1, np.int64)
+        place[at] = order[found]
+        columns[name] = captures.column(name).take(pa.array(place, pa.int64(), mask=place < 0))
+    return pa.table([columns[f.name].cast(f.type) for f in VISIT_SCHEMA], schema=VISIT_SCHEMA)
+
+
 def fetch(plan: Plan, part: int) -> int:
     asked = pa.concat_tables(
         [
@@ -138,18 +153,7 @@ def fetch(plan: Plan, part: int) -> int:
     wanted = np.asarray(asked.column("client_id"), np.uint64)
     visits = layout.read_part(plan.world, "visits", part)
     rows, which = _matches(wanted, np.asarray(visits.column("client_id"), np.uint64))
-    chosen = visits.take(pa.array(rows, pa.int64()))
-    columns = {name: chosen.column(name) for name in chosen.column_names}
-    captures = layout.read_part(plan.world, "captures", part)
-    ids = np.asarray(captures.column("visit_id"), np.int64)
-    order = np.argsort(ids)
-    at, found = _matches(ids[order], np.asarray(columns["visit_id"], np.int64))
-    for name in layout.MD5_LISTS:
-        place = np.full(len(chosen), -1, np.int64)
-        place[at] = order[found]
-        columns[name] = captures.column(name).take(pa.array(place, pa.int64(), mask=place < 0))
+    chosen = with_captures(plan.world, part, visits.take(pa.array(rows, pa.int64())))
     requester = np.asarray(asked.column("requester"), np.int32)[which]
-    table = pa.table(
-        [pa.array(requester), *(columns[f.name].cast(f.type) for f in VISIT_SCHEMA)], schema=FETCHED
-    )
+    table = chosen.add_column(0, FETCHED.field("requester"), pa.array(requester))
     return exchange.put(plan.exchange, "visits", part, table, requester)
