@@ -69,3 +69,16 @@ def test_dask_missing_says_how_to_install_it(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert "pip install 'crm-metrica-emulator[dask]'" in done.stderr
+
+
+def test_the_readme_commands_are_the_real_options():
+    """Every ``crmemu simulate|batch`` line of the README's batch section parses."""
+    from emulator.cli import build_parser
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Worlds larger than one process", 1)[1].split("\n## ", 1)[0]
+    lines = [line.split("#")[0].split() for line in section.splitlines()]
+    commands = [words[1:] for words in lines if words[:1] == ["crmemu"]]
+    assert {words[0] for words in commands} == {"simulate", "batch"}
+    for words in commands:
+        build_parser(words[0]).parse_args(words)
