@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from dask.distributed import LocalCluster
 
 from emulator import Emulator
 from emulator.api import inprocess_client
@@ -130,7 +131,15 @@ def test_changed_rules_give_the_engines_answers_under_them(worlds, tmp_path):
 
 def test_dask_writes_the_local_rows_and_a_served_emulator_agrees(worlds, local, tmp_path):
     world = worlds["call_tracking"]
-    report = run_batch(world.path, tmp_path / "dask", "dask", workers=2, processes=False)
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    try:  # an existing scheduler, as with --scheduler ADDRESS
+        report = run_batch(
+            world.path, tmp_path / "dask", "dask", scheduler=cluster.scheduler_address
+        )
+    finally:
+        cluster.close()
     assert report.engine == "dask" and report.workers == 2
     for name in RESULTS:
         files = sorted((local["call_tracking"] / name).glob("part-*.parquet"))

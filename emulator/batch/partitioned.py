@@ -1,8 +1,8 @@
 """Writing a partitioned dataset a batch at a time, in bounded memory.
 
 Rows arrive in batches (an hour of visits, one upload); each batch is split by partition and
-buffered; a partition's buffer becomes a Parquet row group as soon as it holds
-``group_rows`` rows. Memory is therefore about ``parts × group_rows`` rows whatever the size of
+buffered; a partition's buffer becomes a Parquet row group as soon as it holds its share of
+:data:`BUFFER_ROWS`. Memory is therefore bounded by about that many rows whatever the size of
 the world, and every partition is one file that a worker reads on its own.
 """
 
@@ -16,19 +16,20 @@ import pyarrow.parquet as pq
 
 from emulator.batch.layout import DATASETS, part_path
 
-GROUP_ROWS = 1 << 16
+BUFFER_ROWS = 1 << 20
+"""Rows a writer buffers over all its partitions (row groups are at least 8,192 rows)."""
 
 
 def split(table: pa.Table, partition: np.ndarray) -> dict[int, pa.Table]:
-    """The rows of ``table`` by partition, each keeping the table's row order."""
+    """The rows of ``table`` by partition, each keeping the table's row order and holding its
+    own buffers (a buffered share does not keep the whole batch alive)."""
     if not len(table):
         return {}
     order = np.argsort(partition, kind="stable")
     parts, starts = np.unique(partition[order], return_index=True)
     ends = np.append(starts[1:], len(order))
-    ordered = table.take(pa.array(order, pa.int64()))
     return {
-        int(p): ordered.slice(int(s), int(e - s))
+        int(p): table.take(pa.array(order[s:e], pa.int64()))
         for p, s, e in zip(parts.tolist(), starts.tolist(), ends.tolist(), strict=True)
     }
 
@@ -37,11 +38,11 @@ class PartitionedWriter:
     """One Parquet file per partition of ``dataset`` under ``root``, written row group by row
     group."""
 
-    def __init__(self, root: str | Path, dataset: str, group_rows: int = GROUP_ROWS) -> None:
+    def __init__(self, root: str | Path, dataset: str, parts: int) -> None:
         self.root = Path(root)
         self.dataset = dataset
         self.schema = DATASETS[dataset]
-        self.group_rows = group_rows
+        self.group_rows = max(1 << 13, BUFFER_ROWS // parts)
         self.rows = 0
         self._buffers: dict[int, list[pa.Table]] = {}
         self._buffered: dict[int, int] = {}

@@ -119,7 +119,7 @@ class Staging:
         )
         counts = {}
         for dataset in (*CUSTOMER_DATASETS, *OFFLINE_DATASETS):
-            writer = PartitionedWriter(self.root, dataset)
+            writer = PartitionedWriter(self.root, dataset, parts)
             for batch in self._batches(dataset):
                 keys = subject_keys(dataset, batch, groups)
                 writer.write(batch, layout.partitions_of_texts(keys, parts))

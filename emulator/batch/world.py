@@ -54,8 +54,8 @@ class _Visits:
     def __init__(self, root: Path, world: World, parts: int) -> None:
         self.world = world
         self.parts = parts
-        self.visits = PartitionedWriter(root, "visits")
-        self.keys = PartitionedWriter(root, "keys")
+        self.visits = PartitionedWriter(root, "visits", parts)
+        self.keys = PartitionedWriter(root, "keys", parts)
 
     def drain(self) -> None:
         traffic = self.world.traffic
@@ -87,7 +87,7 @@ class _Visits:
                 "phone_md5": pa.array([[p] if p else None for p in phone], pa.list_(pa.string())),
             }
         )
-        captures = PartitionedWriter(root, "captures")
+        captures = PartitionedWriter(root, "captures", self.parts)
         captures.write(table, layout.partitions_of_numbers(client_ids, self.parts))
         captures.close()
         for digests in (email, phone):
