@@ -24,8 +24,10 @@ linked the same orders. Figures go to ``--json`` and a log-log plot of time agai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import resource
 import shutil
 import subprocess
@@ -42,7 +44,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ROOT / "scenarios" / "sim" / "default.toml"
 DAYS = 30
-VISITS_PER_PART = 3_000_000
+VISITS_PER_PART = 2_500_000
 LABELS = {
     "batch_local": "crmemu batch --engine local (1 process)",
     "batch_dask": "crmemu batch --engine dask (2 worker processes)",
@@ -60,13 +62,22 @@ CLI = (
 )
 
 
+LOADS: list[float] = []
+"""The machine's 1-minute load average, sampled during each :func:`_run` (it is shared)."""
+
+
 def _run(args: list[str]) -> tuple[float, str]:
     """Run a command under ``nice``; its wall time and standard output."""
     started = time.perf_counter()
-    done = subprocess.run(["nice", *args], capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - started, done.stdout
+    process = subprocess.Popen(["nice", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = err = b""
+    while process.returncode is None:
+        LOADS.append(os.getloadavg()[0])
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            out, err = process.communicate(timeout=10)
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{err.decode()[-3000:]}")
+    return time.perf_counter() - started, out.decode()
 
 
 def _cli(args: list[str]) -> tuple[float, int]:
@@ -77,7 +88,7 @@ def _cli(args: list[str]) -> tuple[float, int]:
 
 def _world(data: Path, visits: int) -> tuple[Path, dict[str, Any]]:
     path = data / f"world-{visits:.0e}".replace("+", "")
-    parts = max(4, math.ceil(visits / VISITS_PER_PART))
+    parts = max(8, math.ceil(visits / VISITS_PER_PART))
     if not (path / "world.json").exists():
         shutil.rmtree(path, ignore_errors=True)
         seconds, rss = _cli(
@@ -104,9 +115,11 @@ def _world(data: Path, visits: int) -> tuple[Path, dict[str, Any]]:
 
 def _batch(world: Path, out: Path, engine: str, workers: int) -> dict[str, Any]:
     args = ["batch", str(world), "--out", str(out), "--engine", engine]
+    LOADS.clear()
     seconds, rss = _cli([*args, "--workers", str(workers)])
     summary = json.loads((out / "batch.json").read_text())
-    return summary | {"wall": seconds, "driver_rss": rss}
+    load = sum(LOADS) / max(len(LOADS), 1)
+    return summary | {"wall": seconds, "driver_rss": rss, "load": round(load, 2)}
 
 
 def _same_rows(a: Path, b: Path) -> bool:
@@ -162,14 +175,18 @@ def _kernel(world: Path) -> dict[str, Any]:
     from emulator.batch.layout import read_manifest, read_part
 
     started = time.perf_counter()
-    parts = range(read_manifest(world)["parts"])
-    visits = pa.concat_tables(
-        [read_part(world, "visits", p, ["visit_id", "client_id", "start_time"]) for p in parts]
-    )
-    index = matching.VisitIndex.build(
-        visits.column("client_id"), visits.column("start_time"), visits.column("visit_id")
-    )
-    del visits
+    manifest = read_manifest(world)
+    parts = range(manifest["parts"])
+    columns = {"client_id": np.uint64, "start_time": np.int64, "visit_id": np.int64}
+    arrays = {name: np.empty(manifest["counts"]["visits"], kind) for name, kind in columns.items()}
+    filled = 0
+    for p in parts:  # one partition at a time: the floor should not pay for Arrow's copies
+        table = read_part(world, "visits", p, list(columns))
+        for name in columns:
+            arrays[name][filled : filled + len(table)] = table.column(name).to_numpy()
+        filled += len(table)
+    index = matching.VisitIndex.build(arrays["client_id"], arrays["start_time"], arrays["visit_id"])
+    del arrays, table
     contacts = pa.concat_tables(
         [read_part(world, "contacts", p, ["uniq_id", "client_ids"]) for p in parts]
     )
@@ -236,6 +253,11 @@ def _seconds(row: dict[str, Any], method: str) -> float | None:
     return found["seconds"] if method in ("engine", "kernel") else found["wall"]
 
 
+def _cpu(run: dict[str, Any]) -> str:
+    cpu = sum(stage.get("cpu_seconds", 0.0) for stage in run["stages"].values())
+    return f"{cpu:.0f} CPU-s in tasks, machine load {run.get('load', float('nan')):.1f}"
+
+
 def _mib(value: float) -> str:
     return f"{value / 2**20:6.0f} MiB"
 
@@ -250,11 +272,11 @@ def report(rows: list[dict[str, Any]]) -> str:
             f"{row['parts']} partitions; world {row['world_bytes'] / 1e9:.2f} GB written in "
             f"{written['seconds']:.0f} s (peak RSS {_mib(written['rss']).strip()})",
             f"  batch local   {local['wall']:8.1f} s   peak RSS "
-            f"{_mib(max(local['peak_rss_by_worker'].values()))}",
+            f"{_mib(max(local['peak_rss_by_worker'].values()))}; {_cpu(local)}",
             f"  batch dask    {dask['wall']:8.1f} s   peak RSS per worker "
             f"{', '.join(_mib(p).strip() for p in peaks)}, driver {_mib(dask['driver_rss'])}; "
             f"{dask['bytes_shuffled'] / 1e6:.1f} MB shuffled; "
-            f"local / dask {local['wall'] / dask['wall']:.2f}x",
+            f"local / dask {local['wall'] / dask['wall']:.2f}x; {_cpu(dask)}",
             f"  identical rows local vs dask: {row['identical_rows']}",
         ]
         if "engine" in row:

@@ -120,6 +120,7 @@ def _report(
         stages[stage] = {
             "seconds": round(wall, 3),
             "task_seconds_max": round(max((t["seconds"] for t in results), default=0.0), 3),
+            "cpu_seconds": round(sum(t["cpu_seconds"] for t in results), 3),
             "bytes_shuffled": sum(t["bytes_shuffled"] for t in results),
         }
     orders = read_results(root, "orders")

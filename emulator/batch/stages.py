@@ -32,7 +32,6 @@ WANT_KEYS = pa.schema(
     [pa.field("requester", pa.int32()), pa.field("kind", pa.string()), pa.field("key", pa.uint64())]
 )
 FETCHED = pa.schema([pa.field("requester", pa.int32()), *VISIT_SCHEMA])
-LIST_KEYS = ("client_ids", "emails", "phones", "emails_md5", "phones_md5")
 
 
 def _items(table: pa.Table, name: str) -> pa.Array:
@@ -70,6 +69,7 @@ def _asked(subjects: dict[str, pa.Table]) -> tuple[np.ndarray, dict[IndexKind, n
 
 
 def wants(plan: Plan, part: int) -> int:
+    """Stage 1 on subject partition ``part``: ask for the visits of its keys."""
     subjects = {
         name: layout.read_part(plan.world, name, part) for name in layout.UPLOAD_DATASETS.values()
     }
@@ -100,6 +100,8 @@ def wants(plan: Plan, part: int) -> int:
 
 
 def visitors(plan: Plan, part: int) -> int:
+    """Stage 2 on key partition ``part``: the ClientIDs of the visits carrying the keys asked
+    for, asked of the visit partitions for the same subject partition."""
     asked = exchange.get(plan.exchange, "want_keys", part, WANT_KEYS)
     carried = layout.read_part(plan.world, "keys", part)
     found = asked.join(carried, keys=["kind", "key"], join_type="inner")
@@ -143,6 +145,8 @@ def with_captures(world: str, part: int, visits: pa.Table) -> pa.Table:
 
 
 def fetch(plan: Plan, part: int) -> int:
+    """Stage 3 on visit partition ``part``: every visit of each ClientID asked for, to the
+    subject partition that asked."""
     asked = pa.concat_tables(
         [
             exchange.get(plan.exchange, stage, part, WANT_CLIENTS)
