@@ -57,6 +57,15 @@ def test_not_a_world(tmp_path, capsys):
     assert "is not a Parquet world" in capsys.readouterr().err
 
 
+def test_results_never_go_into_the_world(tmp_path, capsys):
+    """The world has an ``orders/`` dataset too: writing results over it would destroy it."""
+    world = _world(tmp_path)
+    before = sorted(p.name for p in (world / "orders").iterdir())
+    assert main(["batch", str(world), "--out", str(world)]) == 2
+    assert "holds a world" in capsys.readouterr().err
+    assert sorted(p.name for p in (world / "orders").iterdir()) == before
+
+
 def test_dask_missing_says_how_to_install_it(tmp_path):
     """The dask engine is an optional extra: without it the command says what to install."""
     world = _world(tmp_path)

@@ -6,8 +6,9 @@ missing when it is empty)::
 
     visits/     every visit, split by a hash of its ClientID
     captures/   the e-mail/phone MD5s advanced matching recorded on a visit, split like visits
-    keys/       identity keys other than ClientIDs (MD5 captures, yclids, UserIDs, PurchaseIds)
-                with the ClientID of the visit that carries them, split by a hash of the key
+    keys/       identity keys other than ClientIDs (captured MD5s, yclids; UserIDs and
+                PurchaseIds where visits carry them) with the ClientID of the visit that
+                carries them, split by a hash of the key
     orders/     order and simple-order rows as the engine parses them, with their upload's seq
     contacts/   contact rows, likewise
     offline/    offline-conversion rows, likewise

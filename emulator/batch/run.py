@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow.compute as pc
 
 from emulator.batch.executors import DaskExecutor, Executor, LocalExecutor, run_stage
+from emulator.batch.layout import MANIFEST
 from emulator.batch.plan import make_plan
 from emulator.batch.replay import RESULTS, read_results
 from emulator.batch.tasks import STAGES
@@ -83,6 +84,8 @@ def run_batch(
     """
     started = time.perf_counter()
     root = Path(out)
+    if (root / MANIFEST).exists():
+        raise ValueError(f"{root} holds a world; write the results to another directory")
     plan = make_plan(world, root, rules)
     for name in (*RESULTS, Path(plan.exchange).name):
         shutil.rmtree(root / name, ignore_errors=True)
