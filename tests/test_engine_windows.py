@@ -296,7 +296,7 @@ def test_phone_matching_needs_advanced_matching_and_canonical_form(tmp_path):
 
 
 def test_upload_is_all_or_nothing(tmp_path, monkeypatch):
-    from emulator.store.records import RecordTable
+    from emulator.store.chunks import RecordChunks
 
     emu = _linked_setup(tmp_path, rules=RuleSet())
     emu.upload_records(
@@ -304,16 +304,16 @@ def test_upload_is_all_or_nothing(tmp_path, monkeypatch):
     )
     before = (emu.order_ids(COUNTER), len(emu.goal_reaches(COUNTER)))
     calls = {"n": 0}
-    real = RecordTable.upsert
+    real = RecordChunks.add
 
-    def failing_upsert(self, counter_id, records):
-        if self.table == "orders":
+    def failing_add(self, counter_id, kind, rows, key):
+        if kind == "orders":
             calls["n"] += 1
             if calls["n"] == 1:
                 raise RuntimeError("disk full")
-        real(self, counter_id, records)
+        return real(self, counter_id, kind, rows, key)
 
-    monkeypatch.setattr(RecordTable, "upsert", failing_upsert)
+    monkeypatch.setattr(RecordChunks, "add", failing_add)
     rows = [order(f"n{i}", msk(2024, 3, 1, 10), "PAID") for i in range(3)]
     with pytest.raises(RuntimeError):
         emu.upload_records(COUNTER, UploadKind.ORDERS, rows, "SAVE")

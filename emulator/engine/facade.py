@@ -34,13 +34,16 @@ from emulator.engine.counters import load_counter, new_goal, save_counter
 from emulator.engine.facade_reads import ReadSide
 from emulator.engine.ledger import ORDER
 from emulator.engine.reads import OrderView
+from emulator.engine.records import Records
 from emulator.engine.sources import Source
 from emulator.engine.uploads import Uploads
 from emulator.engine.visitbook import VisitBook
 from emulator.engine.visits import VisitTable
+from emulator.engine.work import Books
 from emulator.errors import ApiError
 from emulator.formats import visits as visit_input
 from emulator.store import Store
+from emulator.store.tables import CONTACT_ROW, ORDER_ROW
 
 
 class Emulator(ReadSide):
@@ -51,7 +54,11 @@ class Emulator(ReadSide):
         saved = self.store.get_setting("clock")
         self.clock = clock or VirtualClock(datetime.fromisoformat(saved) if saved else None)
         self._visits = VisitBook(self.store)
-        self._uploads = Uploads(self.store, self._visits)
+        self._books = Books(
+            Records(self.store, "orders", ORDER_ROW, "order_key"),
+            Records(self.store, "contacts", CONTACT_ROW, "uniq_id"),
+        )
+        self._uploads = Uploads(self.store, self._visits, self._books)
 
     # -- clock ------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -92,6 +99,8 @@ class Emulator(ReadSide):
         with self.store.write() as session:
             session.counters.reset()
         self._visits.forget()
+        for book in (self._books.orders, self._books.contacts):
+            book.forget()
         if isinstance(self.clock, VirtualClock):
             self.clock.set(VirtualClock().now())
 
@@ -108,6 +117,8 @@ class Emulator(ReadSide):
             for calls in (False, True):
                 session.counters.set_setting(_threshold_key(counter_id, calls), None)
         self._visits.forget(counter_id)
+        for book in (self._books.orders, self._books.contacts):
+            book.forget(counter_id)
 
     def counter(self, counter_id: int) -> CounterConfig:
         return load_counter(self.store.read(), counter_id)

@@ -23,6 +23,7 @@ from emulator.engine.reads import OrderView
 from emulator.engine.uploads import Uploads, offline_uploading
 from emulator.engine.visitbook import VisitBook
 from emulator.engine.visits import IndexKind, visits_of
+from emulator.engine.work import Books
 from emulator.errors import ApiError
 from emulator.serialize import from_jsonable
 from emulator.store import Store
@@ -34,6 +35,7 @@ class ReadSide:
     store: Store
     _visits: VisitBook
     _uploads: Uploads
+    _books: Books
     now: Callable[[], datetime]
     counter: Callable[[int], CounterConfig]
 
@@ -45,6 +47,9 @@ class ReadSide:
         ids = np.array(wanted, np.int64)
         held = ids[table.has(ids)]
         return visits_of(table.rows(table.positions(held)))
+
+    def _reader(self) -> reads.Reader:
+        return reads.Reader(self.store.read(), self._books)
 
     def visits_of_client(self, counter_id: int, client_id: int) -> list[Visit]:
         """Every visit of one ClientID, oldest first (what the inspector shows for a visitor)."""
@@ -95,21 +100,21 @@ class ReadSide:
                 "not_found", f"offline uploading {uploading_id} does not exist", "uploading_id"
             )
         kind = UploadKind.OFFLINE_CONVERSIONS if family == OFFLINE else UploadKind.CALLS
-        return reads.offline_rows(session, counter, str(uploading_id), kind)
+        return reads.offline_rows(self._reader(), counter, str(uploading_id), kind)
 
     # -- inspection -------------------------------------------------------------------------
     def decisions(self, counter_id: int, subject_type: str, key: str) -> list[dict[str, Any]]:
-        return reads.decisions(self.store.read(), self.counter(counter_id), subject_type, key)
+        return reads.decisions(self._reader(), self.counter(counter_id), subject_type, key)
 
     def goal_reaches(
         self, counter_id: int, subject_type: str | None = None, key: str | None = None
     ) -> list[dict[str, Any]]:
         """Every goal reach, in the order it happened (optionally of one subject)."""
-        return reads.goal_reaches(self.store.read(), self.counter(counter_id), subject_type, key)
+        return reads.goal_reaches(self._reader(), self.counter(counter_id), subject_type, key)
 
     def order(self, counter_id: int, order_id: str) -> OrderView:
         """The order's current fields, link, decisions and goal reaches."""
-        view = reads.order_view(self.store.read(), self.counter(counter_id), order_id)
+        view = reads.order_view(self._reader(), self.counter(counter_id), order_id)
         if view is None:
             raise ApiError(
                 "not_found", f"order {order_id!r} is unknown on counter {counter_id}", "order_id"
@@ -119,21 +124,21 @@ class ReadSide:
     def orders_summary(self, counter_id: int) -> list[dict[str, Any]]:
         """Every order in one list: status, amounts, link and the codes of its decisions."""
         self.counter(counter_id)
-        return reads.orders_summary(self.store.read(), counter_id)
+        return reads.orders_summary(self._reader(), counter_id)
 
     def order_ids(self, counter_id: int) -> list[str]:
         self.counter(counter_id)
-        return reads.order_keys(self.store.read(), counter_id)
+        return reads.order_keys(self._reader(), counter_id)
 
     def users_and_customers(self, counter_id: int) -> list[dict[str, Any]]:
         self.counter(counter_id)
-        return reads.users_and_customers(self.store.read(), counter_id)
+        return reads.users_and_customers(self._reader(), counter_id)
 
     # -- reports ----------------------------------------------------------------------------
     def _report_data(self, counter: CounterConfig) -> reports.ReportData:
-        session = self.store.read()
+        reader = self._reader()
         columns = ["create_date_time", "status_type", "revenue", "cost", "linked_visit_id"]
-        reaches = reads.goal_reaches(session, counter)
+        reaches = reads.goal_reaches(reader, counter)
         table = pa.table(
             {
                 "goal_id": pa.array([r["goal_id"] for r in reaches], pa.int64()),
@@ -143,7 +148,7 @@ class ReadSide:
         )
         return reports.ReportData(
             self._visits.table(counter.counter_id).table,
-            session.orders.all(counter.counter_id, columns),
+            reader.orders(counter.counter_id, columns=columns),
             table,
             counter.time_zone,
         )

@@ -12,13 +12,15 @@ The identifiers are the customer's (its contact) and, for a simple order, the ro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from emulator import matching
 from emulator.decisions import DecisionCode
-from emulator.engine.arrays import combined, indices, numbers, present, scatter, take
+from emulator.engine.arrays import combined, indices, numbers, present, scatter, take, texts
 from emulator.engine.keys import contact_hash_keys, md5_key
 from emulator.engine.ledger import ORDER
 from emulator.engine.visits import IndexKind, VisitTable
@@ -101,10 +103,10 @@ class _Identities:
     """The identifiers of each candidate order: its contact's, then its own (simple orders)."""
 
     def __init__(self, work: Work, orders: pa.Table) -> None:
-        customers = orders.column("customer_key").to_pylist()
-        contacts = work.session.contacts.load(work.counter_id, customers)
-        slot = {k: i for i, k in enumerate(contacts.column("uniq_id").to_pylist())}
-        where = np.array([slot.get(c, -1) for c in customers], np.int64)
+        customers = combined(orders.column("customer_key"))
+        contacts = work.load(work.books.contacts, customers)
+        slot = pc.index_in(customers, value_set=combined(contacts.column("uniq_id")))
+        where = numbers(slot, -1).astype(np.int64)
         self.has_contact = where >= 0
         self.sources: list[tuple[pa.Table, np.ndarray]] = [(contacts, where)]
         simple = np.asarray(pc.equal(orders.column("kind"), "simple_orders"))
@@ -175,6 +177,18 @@ def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table
     return _link(work, orders, positions, candidates, created)
 
 
+@dataclass
+class _Found:
+    """Per candidate order: the linked visit (-1 when none yet) and the identifier used."""
+
+    visit: np.ndarray
+    label: pa.Array
+
+    def record(self, orders: np.ndarray, visits: np.ndarray, labels: pa.Array) -> None:
+        self.visit[orders] = visits
+        self.label = scatter(self.label, orders, labels)
+
+
 def _link(
     work: Work, orders: pa.Table, positions: np.ndarray, candidates: np.ndarray, created: np.ndarray
 ) -> pa.Table:
@@ -184,35 +198,31 @@ def _link(
     not_before = work.now - rules.visit_age_limit_seconds
     group, key = ids.client_ids()
     times = created[candidates]
+    found = _Found(np.full(len(candidates), -1, np.int64), pa.nulls(len(candidates), pa.string()))
     g, visit, q = link_direct(
         work.visits, IndexKind.CLIENT_ID, group, key, times[group], np.full(len(group), not_before)
     )
-    linked = {
-        int(a): (int(b), f"ClientID {int(key[c])}") for a, b, c in zip(g, visit, q, strict=True)
-    }
+    found.record(g, visit, texts("ClientID ", pa.array(key[q], pa.uint64())))
     has_ids = np.zeros(len(candidates), bool)
     has_ids[group] = True
-    hash_rows: list[tuple[int, int]] = []
+    hash_orders: list[int] = []
+    hash_keys: list[int] = []
     hash_labels: list[str] = []
-    for order in range(len(candidates)):
-        if order in linked:
-            continue
-        found = ids.hashes(order, rules.normalize_identifiers) if rules.advanced_matching else []
-        if found:
-            has_ids[order] = True
-        for digest, label in found:
-            hash_rows.append((order, digest))
-            hash_labels.append(label)
-    if hash_rows:
-        hg = np.array([r[0] for r in hash_rows], np.int64)
-        hk = np.array([r[1] for r in hash_rows], np.uint64)
+    if rules.advanced_matching:
+        for order in np.flatnonzero(found.visit < 0).tolist():
+            for digest, label in ids.hashes(order, rules.normalize_identifiers):
+                has_ids[order] = True
+                hash_orders.append(order)
+                hash_keys.append(digest)
+                hash_labels.append(label)
+    if hash_orders:
+        hg = np.array(hash_orders, np.int64)
+        hk = np.array(hash_keys, np.uint64)
         g, visit, q = link_through_visitor(
             work.visits, IndexKind.MD5, hg, hk, times[hg], np.full(len(hg), not_before)
         )
-        linked.update(
-            {int(a): (int(b), hash_labels[int(c)]) for a, b, c in zip(g, visit, q, strict=True)}
-        )
-    return _record_links(work, orders, positions, candidates, ids, has_ids, linked)
+        found.record(g, visit, pa.array(hash_labels, pa.string()).take(indices(q)))
+    return _record_links(work, orders, positions, candidates, ids, has_ids, found)
 
 
 def _record_links(
@@ -222,19 +232,16 @@ def _record_links(
     candidates: np.ndarray,
     ids: _Identities,
     has_ids: np.ndarray,
-    linked: dict[int, tuple[int, str]],
+    found: _Found,
 ) -> pa.Table:
     rules, log = work.rules, work.log
     keys = orders.column("order_key")
     lost = np.flatnonzero(~has_ids)
     if len(lost):
-        kinds = take(orders.column("kind"), candidates[lost]).to_pylist()
-        why = [
-            0
-            if not ids.has_contact[i] and kind == "orders"
-            else (2 if rules.advanced_matching else 1)
-            for i, kind in zip(lost.tolist(), kinds, strict=True)
-        ]
+        kinds = np.asarray(take(orders.column("kind"), candidates[lost]).to_pylist())
+        why = np.where(
+            ~ids.has_contact[lost] & (kinds == "orders"), 0, 2 if rules.advanced_matching else 1
+        )
         log.decide(
             ORDER,
             take(keys, candidates[lost]),
@@ -243,8 +250,8 @@ def _record_links(
             n1=why,
             s1=take(orders.column("customer_key"), candidates[lost]),
         )
-    won = np.array(sorted(linked), np.int64)
-    missed = np.setdiff1d(np.flatnonzero(has_ids), won)
+    won = np.flatnonzero(found.visit >= 0)
+    missed = np.flatnonzero(has_ids & (found.visit < 0))
     log.decide(
         ORDER,
         take(keys, candidates[missed]),
@@ -255,8 +262,8 @@ def _record_links(
     if not len(won):
         return orders
     rows = candidates[won]
-    visits = np.array([linked[int(i)][0] for i in won], np.int64)
-    labels = pa.array([linked[int(i)][1] for i in won], pa.string())
+    visits = found.visit[won]
+    labels = take(found.label, won)
     log.decide(
         ORDER,
         take(keys, rows),

@@ -67,7 +67,7 @@ def apply_orders(work: Work, kind: UploadKind, batch: pa.Table) -> None:
     """Apply one batch of order rows (no key of it appears in another batch)."""
     grouped = KeyedRows.group(order_keys(batch, work.uploading_id))
     grouped.order(work.rules, batch, kind, work.counter.tz, work.log, ORDER)
-    stored = work.session.orders.load(work.counter_id, grouped.keys.to_pylist())
+    stored = work.load(work.books.orders, grouped.keys)
     state = State.load(ORDER_ROW, grouped.keys, "order_key", stored)
     statuses = StatusBook(work.mapping, work.counter.js_goal_identifiers)
     applier = _Applier(work, kind, batch, state, statuses)
@@ -99,18 +99,16 @@ class _Applier:
 
     def _order_counts(self, customers: list[str]) -> dict[str, int]:
         """Stored orders per customer, read only when the cap could be reached."""
+        work = self.work
         if self.counts is None:
             self.counts = {}
-        limit = self.work.rules.orders_per_customer_limit
-        wanted = [c for c in set(customers) if c not in self.counts]
-        if (
-            wanted
-            and len(self.batch) + self.work.session.orders.count(self.work.counter_id) > limit
-        ):
-            found = self.work.session.orders.counts_by(self.work.counter_id, "customer_key", wanted)
-            self.counts.update({c: found.get(c, 0) for c in wanted})
-        else:
-            self.counts.update({c: 0 for c in wanted})
+            stored = len(work.index(work.books.orders))
+            if stored + len(self.batch) > work.rules.orders_per_customer_limit:
+                keys = work.scan(work.books.orders, ["customer_key"]).column("customer_key")
+                counted = pc.value_counts(keys).to_pylist() if len(keys) else []
+                self.counts = {c["values"]: c["counts"] for c in counted}
+        for customer in customers:
+            self.counts.setdefault(customer, 0)
         return self.counts
 
     def create(self, rows: np.ndarray, keys: np.ndarray) -> None:

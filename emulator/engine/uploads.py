@@ -30,7 +30,7 @@ from emulator.engine.offline import IDENTIFIER_FIELDS, identifiers
 from emulator.engine.process import process_crm, process_offline
 from emulator.engine.statuses import StatusBook
 from emulator.engine.visitbook import VisitBook
-from emulator.engine.work import Work
+from emulator.engine.work import Books, Work
 from emulator.errors import ApiError
 from emulator.rules import UnknownStatus, ValidationFailure
 from emulator.serialize import from_jsonable, to_jsonable
@@ -40,9 +40,10 @@ DEFAULT_CALL_GOAL = "Calls"
 
 
 class Uploads:
-    def __init__(self, store: Store, visits: VisitBook) -> None:
+    def __init__(self, store: Store, visits: VisitBook, books: Books) -> None:
         self.store = store
         self.visits = visits
+        self.books = books
 
     # -- accepting ----------------------------------------------------------------------------
     def accept_crm(
@@ -216,8 +217,10 @@ class Uploads:
                 uid,
                 load_statuses(session, counter_id),
                 self.visits.table(counter_id),
+                self.books,
                 pending.mode,
             )
+            self.store.db.after_commit(work.install)
             meta = dict(row.meta)
             if family == CRM:
                 process_crm(work, pending)
