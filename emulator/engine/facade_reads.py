@@ -147,7 +147,7 @@ class ReadSide:
             }
         )
         return reports.ReportData(
-            self._visits.table(counter.counter_id).table,
+            self._visits.table(counter.counter_id),
             reader.orders(counter.counter_id, columns=columns),
             table,
             counter.time_zone,

@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from emulator.engine.arrays import indices, numbers, present
-from emulator.engine.attribution import DEFAULT_MODEL, Attribution, attributed
+from emulator.engine.attribution import DEFAULT_MODEL, Attribution
+from emulator.engine.visits import VisitTable, local_days
 
 DIMENSIONS: dict[str, str] = {
     "TrafficSource": "traffic_source",
@@ -105,7 +106,7 @@ ORDER_METRIC_NAMES = tuple(order_metrics(Group(())))
 class ReportData:
     """What a report reads: the visits, the orders and the goal reaches of one counter."""
 
-    visits: pa.Table
+    visits: VisitTable
     orders: pa.Table
     """``create_date_time``, ``status_type``, ``revenue``, ``cost``, ``linked_visit_id``."""
     reaches: pa.Table
@@ -129,43 +130,59 @@ def _wide(values: pa.Array) -> pa.Array:
     return values.cast(pa.decimal128(38, values.type.scale))
 
 
-def local_days(seconds: np.ndarray, tz: str) -> np.ndarray:
-    """Days since 1970-01-01 of each instant's local date in ``tz``."""
-    stamps = pa.array(seconds, pa.timestamp("s", tz=tz))
-    return np.asarray(pc.local_timestamp(stamps).cast(pa.date32()).cast(pa.int32()), np.int64)
+DAY_RADIX = 1 << 17
+"""Room for a date dimension's values: days since 1970 up to year 2328."""
 
 
 class _Keys:
-    """Dimension values of items credited to visits (rows of the visit table) on days."""
+    """Group codes of items credited to visits (rows of the visit table) on local days.
+
+    Each dimension becomes a small integer (a dictionary code of the attributed visit's
+    column, or the day), and the dimensions of one item one mixed-radix ``int64``, so grouping
+    millions of visits is one ``np.unique``.
+    """
 
     def __init__(self, data: ReportData, dimensions: Sequence[Dimension]) -> None:
-        self.data = data
-        self.dimensions = dimensions
-        self.models: dict[Attribution, np.ndarray] = {}
-
-    def columns(self, rows: np.ndarray, days: np.ndarray) -> list[pa.Array]:
-        out = []
-        for d in self.dimensions:
+        self.visits = data.visits
+        self.parts: list[tuple[np.ndarray | None, np.ndarray | None, list[str | None], int]] = []
+        for d in dimensions:
             if d.name == DATE:
-                out.append(pa.array(days.astype("datetime64[D]")).cast(pa.string()))
+                self.parts.append((None, None, [], DAY_RADIX))
                 continue
-            model = d.attribution or DEFAULT_MODEL
-            if model not in self.models:
-                self.models[model] = attributed(self.data.visits, model)
-            column = self.data.visits.column(DIMENSIONS[d.name])
-            out.append(column.take(indices(self.models[model][rows])).combine_chunks())
-        return out
+            codes, values = self.visits.coded(DIMENSIONS[d.name])
+            credited = self.visits.attributed(d.attribution or DEFAULT_MODEL)
+            self.parts.append((codes, credited, values, len(values) + 1))
+
+    def codes(self, rows: np.ndarray, days: np.ndarray) -> np.ndarray:
+        code = np.zeros(len(rows), np.int64)
+        for codes, credited, values, radix in self.parts:
+            if codes is None:
+                part = days
+            else:
+                assert credited is not None
+                part = codes[credited[rows]]
+                part = np.where(part < 0, len(values), part)
+            code = code * radix + part
+        return code
+
+    def key(self, code: int) -> tuple[str | None, ...]:
+        out: list[str | None] = []
+        for codes, _, values, radix in reversed(self.parts):
+            code, part = divmod(code, radix)
+            if codes is None:
+                out.append((EPOCH + timedelta(days=part)).isoformat())
+            else:
+                out.append(values[part] if part < len(values) else None)
+        return tuple(reversed(out))
 
 
-def _grouped(keys: list[pa.Array], values: dict[str, pa.Array], sums: list[str]) -> list[dict]:
-    names = [f"k{i}" for i in range(len(keys))] or ["k"]
-    columns = keys or [pa.nulls(len(next(iter(values.values()))), pa.string())]
-    table = pa.table(dict(zip(names, columns, strict=True)) | values)
-    result = table.group_by(names, use_threads=False).aggregate([(s, "sum") for s in sums])
-    rows = result.to_pylist()
-    for row in rows:
-        row["key"] = tuple(row[n] for n in names) if keys else ()
-    return rows
+def _grouped(codes: np.ndarray, values: dict[str, pa.Array], sums: list[str]) -> list[dict]:
+    table = pa.table({"code": pa.array(codes, pa.int64())} | values)
+    return (
+        table.group_by(["code"], use_threads=False)
+        .aggregate([(s, "sum") for s in sums])
+        .to_pylist()
+    )
 
 
 def breakdown(
@@ -173,11 +190,10 @@ def breakdown(
 ) -> list[Group]:
     """Visits, linked orders and goal reaches in [date1, date2], grouped by ``dimensions``."""
     visits = data.visits
-    ids = numbers(visits.column("visit_id"))
     first = (date1 - EPOCH).days if date1 else None
     last = (date2 - EPOCH).days if date2 else None
     keys = _Keys(data, dimensions)
-    groups: dict[tuple, Group] = {}
+    groups: dict[int, Group] = {}
 
     def within(days: np.ndarray) -> np.ndarray:
         ok = np.ones(len(days), bool)
@@ -189,18 +205,19 @@ def breakdown(
 
     def rows_of(visit_ids: pa.Array) -> np.ndarray:
         found = numbers(visit_ids)
-        at = np.minimum(np.searchsorted(ids, found), max(len(ids) - 1, 0))
-        known = present(visit_ids) & (ids[at] == found) if len(ids) else np.zeros(len(found), bool)
-        return np.where(known, at, -1)
+        known = present(visit_ids) & visits.has(found)
+        return np.where(known, visits.positions(found), -1)
 
-    def group(key: tuple) -> Group:
-        return groups.setdefault(key, Group(key))
+    def group(code: int) -> Group:
+        if code not in groups:
+            groups[code] = Group(keys.key(code))
+        return groups[code]
 
-    starts_days = local_days(numbers(visits.column("start_time")), data.tz)
+    starts_days = visits.days(data.tz)
     ok = np.flatnonzero(within(starts_days))
-    ones = pa.array(np.ones(len(ok), np.int64))
-    for row in _grouped(keys.columns(ok, starts_days[ok]), {"n": ones}, ["n"]):
-        group(row["key"]).visits += row["n_sum"]
+    unique, counts = np.unique(keys.codes(ok, starts_days[ok]), return_counts=True)
+    for code, count in zip(unique.tolist(), counts.tolist(), strict=True):
+        group(code).visits += count
     _orders(data, keys, rows_of, within, group)
     _reaches(data, keys, rows_of, starts_days, within, group)
     return sorted(groups.values(), key=lambda g: [(v is None, v or "") for v in g.key])
@@ -222,10 +239,9 @@ def _orders(
     cost = decimals(pc.if_else(paid, pc.fill_null(chosen.column("cost"), "0"), "0"))
     values = {t: pc.cast(pc.equal(status, t), pa.int64()) for t in STATUS_TYPES}
     values |= {"revenue": _wide(revenue), "profit": _wide(pc.subtract(revenue, cost))}
-    for row in _grouped(
-        keys.columns(rows[ok], days[ok]), values, [*STATUS_TYPES, "revenue", "profit"]
-    ):
-        g = group(row["key"])
+    codes = keys.codes(rows[ok], days[ok])
+    for row in _grouped(codes, values, [*STATUS_TYPES, "revenue", "profit"]):
+        g = group(row["code"])
         for t in STATUS_TYPES:
             if row[f"{t}_sum"]:
                 g.orders[t] = g.orders.get(t, 0) + row[f"{t}_sum"]
@@ -249,15 +265,20 @@ def _reaches(
     if not len(ok):
         return
     chosen = reaches.take(indices(ok))
-    columns = keys.columns(rows[ok], starts_days[rows[ok]])
-    goal_ids = chosen.column("goal_id").combine_chunks().cast(pa.string())
     revenue = _wide(decimals(chosen.column("revenue")))
-    values = {"n": pa.array(np.ones(len(ok), np.int64)), "revenue": revenue}
-    for row in _grouped([*columns, goal_ids], values, ["n", "revenue"]):
-        *key, goal = row["key"]
-        g = group(tuple(key))
-        count, total = g.goals.get(int(goal), (0, Decimal(0)))
-        g.goals[int(goal)] = (count + row["n_sum"], total + row["revenue_sum"])
+    values = {
+        "goal": chosen.column("goal_id").combine_chunks(),
+        "n": pa.array(np.ones(len(ok), np.int64)),
+        "revenue": revenue,
+    }
+    table = pa.table({"code": pa.array(keys.codes(rows[ok], starts_days[rows[ok]]))} | values)
+    summed = table.group_by(["code", "goal"], use_threads=False).aggregate(
+        [("n", "sum"), ("revenue", "sum")]
+    )
+    for row in summed.to_pylist():
+        g = group(row["code"])
+        count, total = g.goals.get(row["goal"], (0, Decimal(0)))
+        g.goals[row["goal"]] = (count + row["n_sum"], total + row["revenue_sum"])
 
 
 @dataclass(frozen=True)

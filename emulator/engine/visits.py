@@ -12,10 +12,11 @@ PurchaseIds (the first 8 bytes of their MD5).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 from emulator import matching
 from emulator.dates import from_ts
 from emulator.domain import Visit
+from emulator.engine.attribution import Attribution, attributed
 from emulator.engine.keys import hex_keys, text_keys
 
 VISIT_SCHEMA = pa.schema(
@@ -107,6 +109,9 @@ class VisitTable:
 
     table: pa.Table = field(default_factory=VISIT_SCHEMA.empty_table)
     indexes: dict[IndexKind, matching.VisitIndex] = field(default_factory=dict)
+    memo: dict[tuple, object] = field(default_factory=dict, compare=False, repr=False)
+    """What reports derive from the visits (attribution, local days, dictionary codes), kept
+    as long as the table: a table never changes."""
 
     @cached_property
     def visit_ids(self) -> np.ndarray:
@@ -169,6 +174,38 @@ class VisitTable:
     def index(self, kind: IndexKind) -> matching.VisitIndex | None:
         return self.indexes.get(kind)
 
+    def _memo(self, key: tuple, make: Callable[[], object]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = make()
+        return self.memo[key]
+
+    def visitor_order(self) -> np.ndarray:
+        """Rows in (visitor, start, visit id) order: the ClientID index's own order."""
+        index = self.index(IndexKind.CLIENT_ID)
+        if index is None:
+            return np.zeros(0, np.int64)
+        return self._memo(("order",), lambda: self.positions(index.rows))
+
+    def attributed(self, model: Attribution) -> np.ndarray:
+        """Per row, the row of the visit its attribution ``model`` credits."""
+        return self._memo(
+            ("attributed", model), lambda: attributed(self.table, model, self.visitor_order())
+        )
+
+    def days(self, tz: str) -> np.ndarray:
+        """Per row, the visit's local start date in ``tz`` (days since 1970-01-01)."""
+        return self._memo(("days", tz), lambda: local_days(self.start_times, tz))
+
+    def coded(self, column: str) -> tuple[np.ndarray, list[str | None]]:
+        """Dictionary codes of a text column (-1 for null) and the values they stand for."""
+
+        def make() -> tuple[np.ndarray, list[str | None]]:
+            encoded = pc.dictionary_encode(self.table.column(column).combine_chunks())
+            codes = np.asarray(encoded.indices.fill_null(-1), np.int64)
+            return codes, encoded.dictionary.to_pylist()
+
+        return self._memo(("coded", column), make)
+
     def rows(self, positions: np.ndarray) -> pa.Table:
         return self.table.take(pa.array(np.asarray(positions, np.int64)))
 
@@ -182,3 +219,9 @@ def visits_of(table: pa.Table) -> list[Visit]:
         row["phone_md5"] = tuple(row["phone_md5"] or ())
         out.append(Visit(**row))
     return out
+
+
+def local_days(seconds: np.ndarray, tz: str) -> np.ndarray:
+    """Days since 1970-01-01 of each instant's local date in ``tz``."""
+    stamps = pa.array(seconds, pa.timestamp("s", tz=tz))
+    return np.asarray(pc.local_timestamp(stamps).cast(pa.date32()).cast(pa.int32()), np.int64)
