@@ -1,4 +1,4 @@
-"""The CDP schema the real service predefines: system attributes per entity and name rules.
+"""The CDP attribute catalogue the real service predefines: system attributes and name rules.
 
 Source: https://www.yandex.com/dev/metrika/en/management/openapi/schema/createAttributes and
 getAttributes (project spec §4.7, §4.11-§4.13). Custom attribute names must not reuse a system
