@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from emulator.domain import OfflineUploading, Uploading, UploadKind, Visit
 from emulator.engine import params, reads, reports
@@ -138,14 +137,7 @@ class ReadSide:
     def _report_data(self, counter: CounterConfig) -> reports.ReportData:
         reader = self._reader()
         columns = ["create_date_time", "status_type", "revenue", "cost", "linked_visit_id"]
-        reaches = reads.goal_reaches(reader, counter)
-        table = pa.table(
-            {
-                "goal_id": pa.array([r["goal_id"] for r in reaches], pa.int64()),
-                "visit_id": pa.array([r["visit_id"] for r in reaches], pa.int64()),
-                "revenue": pa.array([r["revenue"] for r in reaches], pa.string()),
-            }
-        )
+        table = reads.reach_table(reader, counter.counter_id)
         return reports.ReportData(
             self._visits.table(counter.counter_id),
             reader.orders(counter.counter_id, columns=columns),

@@ -14,11 +14,13 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from emulator.dates import from_ts
 from emulator.domain import UploadKind
+from emulator.engine.arrays import combined, scatter
 from emulator.engine.columns import to_records
 from emulator.engine.config import CounterConfig
 from emulator.engine.explain import Context, Params, render
@@ -139,6 +141,35 @@ def decisions(
                 }
             )
     return out
+
+
+def reach_table(reader: Reader, counter_id: int) -> pa.Table:
+    """Every goal reach as columns (``goal_id``, ``visit_id``, ``revenue``), with re-sent
+    offline conversions' revenue as it now stands."""
+    entries = reader.session.ledger.entries(counter_id, "reaches")
+    if not entries:
+        return pa.table(
+            {
+                "goal_id": pa.array([], pa.int64()),
+                "visit_id": pa.array([], pa.int64()),
+                "revenue": pa.array([], pa.string()),
+            }
+        )
+    table = pa.concat_tables([e.table for e in entries]).combine_chunks()
+    revised = reader.session.conversions.revised(counter_id)
+    revenue = table.column("revenue")
+    if revised:
+        ids = np.asarray(table.column("reach_id"))
+        changed = np.flatnonzero(np.isin(ids, np.array(list(revised), np.int64)))
+        values = pa.array([revised[int(i)][0] for i in ids[changed]], pa.string())
+        revenue = scatter(combined(revenue), changed, values)
+    return pa.table(
+        {
+            "goal_id": table.column("goal_id"),
+            "visit_id": table.column("visit_id"),
+            "revenue": revenue,
+        }
+    )
 
 
 def goal_reaches(
