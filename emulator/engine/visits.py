@@ -27,6 +27,7 @@ from emulator.dates import from_ts
 from emulator.domain import Visit
 from emulator.engine.attribution import Attribution, attributed
 from emulator.engine.keys import hex_keys, text_keys
+from emulator.matching.sorting import by_key
 
 VISIT_SCHEMA = pa.schema(
     [
@@ -146,8 +147,9 @@ class VisitTable:
             indexes[kind] = _merge(indexes.get(kind), keys, starts[rows], new_ids[rows])
         merged = pa.concat_tables([self.table, visits]) if len(self.table) else visits
         ids = np.concatenate([self.visit_ids, new_ids])
-        order = np.argsort(ids, kind="stable")
-        return VisitTable(merged.take(pa.array(order)).combine_chunks(), indexes)
+        if len(ids) > 1 and not np.all(ids[1:] > ids[:-1]):
+            merged = merged.take(pa.array(by_key(ids.view(np.uint64))[0]))
+        return VisitTable(merged.combine_chunks(), indexes)
 
     @classmethod
     def from_chunks(cls, chunks: Sequence[pa.Table]) -> VisitTable:
@@ -184,7 +186,14 @@ class VisitTable:
         index = self.index(IndexKind.CLIENT_ID)
         if index is None:
             return np.zeros(0, np.int64)
-        return self._memo(("order",), lambda: self.positions(index.rows))
+        def make() -> np.ndarray:
+            # The index holds every visit id once: its visitor order, ranked among the ids.
+            order = by_key(index.rows.view(np.uint64))[0]
+            positions = np.empty(len(order), np.int64)
+            positions[order] = np.arange(len(order))
+            return positions
+
+        return self._memo(("order",), make)
 
     def attributed(self, model: Attribution) -> np.ndarray:
         """Per row, the row of the visit its attribution ``model`` credits."""
