@@ -48,8 +48,13 @@ SOURCES = np.array(["organic", "ad", "direct", "referral", "social", "email"])
 MSK = 3 * 3600
 
 
+VISITS_PER_REQUEST = 5_000_000
+"""A visit load's body stays under the 1 GB upload limit: bigger loads take several requests."""
+
+
 def write_visits(path: Path, n: int, seed: int) -> np.ndarray:
-    """``n`` visits of ``n // 3`` visitors over the 20 days before T0; returns the ClientIDs."""
+    """``n`` visits of ``n // 3`` visitors over the 20 days before T0 (in files of at most
+    :data:`VISITS_PER_REQUEST` rows: ``path``, ``path.1``…); returns the ClientIDs."""
     rng = np.random.default_rng(seed)
     clients = 10**17 + rng.integers(0, max(n // 3, 1), n, dtype=np.int64)
     table = pa.table(
@@ -61,8 +66,17 @@ def write_visits(path: Path, n: int, seed: int) -> np.ndarray:
             "utm_source": np.where(rng.random(n) < 0.3, "yandex", ""),
         }
     )
-    pacsv.write_csv(table, path)
+    for part, start in enumerate(range(0, n, VISITS_PER_REQUEST)):
+        pacsv.write_csv(table.slice(start, VISITS_PER_REQUEST), visit_part(path, part))
     return clients
+
+
+def visit_part(path: Path, part: int) -> Path:
+    return path if part == 0 else path.with_suffix(f".{part}.csv")
+
+
+def visit_parts(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.stem}*.csv"), key=lambda p: len(p.name))
 
 
 def order_table(n: int, clients: np.ndarray, seed: int, first_id: int = 0) -> pa.Table:
@@ -96,7 +110,8 @@ def floor_upload(orders: Path, visits: Path) -> tuple[float, float]:
     parse = time.perf_counter() - start
     con = duckdb.connect()
     con.execute(
-        f"CREATE TABLE v AS SELECT client_id, start_time, visit_id FROM read_csv('{visits}')"
+        "CREATE TABLE v AS SELECT client_id, start_time, visit_id "
+        f"FROM read_csv({[str(p) for p in visit_parts(visits)]})"
     )
     o = pa.table(
         {
@@ -118,7 +133,9 @@ def floor_report(visits: Path) -> float:
     import duckdb
 
     con = duckdb.connect()
-    con.execute(f"CREATE TABLE v AS SELECT * FROM read_csv('{visits}')")
+    con.execute(
+        f"CREATE TABLE v AS SELECT * FROM read_csv({[str(p) for p in visit_parts(visits)]})"
+    )
     start = time.perf_counter()
     con.execute("SELECT traffic_source, count(*) FROM v GROUP BY 1").fetchall()
     return time.perf_counter() - start
@@ -238,15 +255,17 @@ def main() -> None:
             f"/_emulator/counters/{OTHER}", json={"tokens": {TOKEN: ["metrika:read"]}}
         ).raise_for_status()
         start = time.perf_counter()
-        arrow_visits = pacsv.read_csv(visits)
+        for part in visit_parts(visits):
+            pacsv.read_csv(part)
         read_floor = time.perf_counter() - start
-        del arrow_visits
-        with open(visits, "rb") as body, timed() as took:
-            client.post(
-                f"/_emulator/counters/{COUNTER}/visits",
-                content=body,
-                headers={"Content-Type": "text/csv"},
-            ).raise_for_status()
+        with timed() as took:
+            for part in visit_parts(visits):
+                with open(part, "rb") as body:
+                    client.post(
+                        f"/_emulator/counters/{COUNTER}/visits",
+                        content=body,
+                        headers={"Content-Type": "text/csv"},
+                    ).raise_for_status()
         lines.append(
             row(
                 f"{args.visits:,} visits loaded",
