@@ -1,4 +1,5 @@
-"""Every scenario's outcomes under the 0.1 rules, pinned: the engine must keep deciding so.
+"""Every scenario's outcomes under the 0.1 rules (pack ``emulator-0.1``), pinned: the engine
+must keep deciding so.
 
 The golden files were written when Engine v2 replaced the 0.1 engine, from runs that both
 engines answered identically (the differential test of that change); they keep that
@@ -44,7 +45,7 @@ def dumps(found: dict) -> str:
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_scenario_outcomes_are_pinned(path):
-    scenario = load_scenario(path)
+    scenario = load_scenario(path).with_rules(pack="emulator-0.1")
     result = simulate(scenario.settings, scenario.seed)
     found = json.loads(json.dumps(outcomes(Emulator(), result, scenario)))
     golden = GOLDEN / f"{path.stem}.json"

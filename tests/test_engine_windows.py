@@ -29,9 +29,12 @@ SETUP_NOW = msk(2024, 3, 1, 12)
 
 
 def _linked_setup(tmp_path, rules=None, visit_start=VISIT_START, now=SETUP_NOW):
-    emu = make_emulator(tmp_path, rules=rules, now=now)
-    emu.load_visits(COUNTER, [visit(1, 111, visit_start)])
+    """A visit of ClientID 111 and its contact, uploaded a day before the visit as the docs
+    ask (contacts first: orders link only to visits made after the first contacts upload)."""
+    emu = make_emulator(tmp_path, rules=rules, now=visit_start - timedelta(days=1))
     emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(111,))], "SAVE")
+    emu.set_clock(now)
+    emu.load_visits(COUNTER, [visit(1, 111, visit_start)])
     return emu
 
 
@@ -215,7 +218,7 @@ def test_goals_never_disappear_when_the_order_turns_spam(tmp_path):
     emu.upload_records(
         COUNTER, UploadKind.ORDERS, [order("o", msk(2024, 3, 1, 10), "SPAM")], "SAVE"
     )
-    assert goal_names(emu, "o") == ["CRM: Order created", "CRM: Order paid", "CRM: Order spam"]
+    assert goal_names(emu, "o") == ["CRM: Order created", "CRM: Order paid", "CRM: Spam order"]
     report = {row.dimension: row.metrics for row in emu.order_sources(COUNTER)}
     assert report["organic"]["ym:s:cdpOrdersAllOrders"] == 0
     assert report["organic"]["ym:s:cdpOrdersSpam"] == 1
@@ -248,15 +251,43 @@ def test_create_date_overwrite_option_relinks_to_the_new_visit(tmp_path):
     assert emu.order(COUNTER, "o").linked_visit_id == 2
 
 
-def test_orders_wait_for_their_contact(tmp_path):
-    emu = make_emulator(tmp_path, now=msk(2024, 3, 2))
+def _late_contact(tmp_path, rules: RuleSet | None = None):
+    emu = make_emulator(tmp_path, rules=rules, now=msk(2024, 3, 2))
     emu.load_visits(COUNTER, [visit(1, 111, msk(2024, 3, 1, 9))])
     emu.upload_records(
         COUNTER, UploadKind.ORDERS, [order("o", msk(2024, 3, 1, 10), "PAID", "late")], "SAVE"
     )
     assert codes(emu, "o")[-1] == "NOT_LINKED_NO_IDENTITY"
     emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("late", client_ids=(111,))], "SAVE")
+    return emu
+
+
+def test_a_late_first_contact_upload_never_links_to_earlier_visits(tmp_path):
+    """Orders link only to visits made after the first successful contacts upload
+    (https://yandex.ru/dev/metrika/ru/data-import/data, step 3): the re-link a contact
+    triggers follows the same rule as a first link."""
+    emu = _late_contact(tmp_path)
+    assert emu.order(COUNTER, "o").linked_visit_id is None
+    assert codes(emu, "o")[-1] == "NOT_LINKED_BEFORE_CONTACTS"
+
+
+def test_contacts_after_the_visit_link_its_orders_without_the_contacts_first_rule(tmp_path):
+    emu = _late_contact(tmp_path, RuleSet(contacts_first=False))
     assert emu.order(COUNTER, "o").linked_visit_id == 1
+    assert goal_names(emu, "o") == ["CRM: Order created", "CRM: Order paid"]
+
+
+def test_orders_wait_for_a_later_contact_of_a_counter_with_contacts(tmp_path):
+    """A counter that already has contacts: an order whose own contact comes later links
+    when it arrives (orders link "to sessions and customers", uploadOrdersJson_1)."""
+    emu = _linked_setup(tmp_path, now=msk(2024, 3, 2))
+    emu.load_visits(COUNTER, [visit(2, 222, msk(2024, 3, 1, 9, 30))])
+    emu.upload_records(
+        COUNTER, UploadKind.ORDERS, [order("o", msk(2024, 3, 1, 10), "PAID", "late")], "SAVE"
+    )
+    assert codes(emu, "o")[-1] == "NOT_LINKED_NO_IDENTITY"
+    emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("late", client_ids=(222,))], "SAVE")
+    assert emu.order(COUNTER, "o").linked_visit_id == 2
     assert goal_names(emu, "o") == ["CRM: Order created", "CRM: Order paid"]
 
 

@@ -33,6 +33,8 @@ from emulator.engine.config import JS_GOAL, CounterConfig, Goal
 from emulator.engine.counters import load_counter, new_goal, save_counter
 from emulator.engine.facade_reads import ReadSide
 from emulator.engine.ledger import ORDER
+from emulator.engine.link import contacts_first_key
+from emulator.engine.offline import threshold_key
 from emulator.engine.reads import OrderView
 from emulator.engine.records import Records
 from emulator.engine.sources import Source
@@ -115,7 +117,8 @@ class Emulator(ReadSide):
         with self.store.write() as session:
             session.counters.delete(counter_id)
             for calls in (False, True):
-                session.counters.set_setting(_threshold_key(counter_id, calls), None)
+                session.counters.set_setting(threshold_key(counter_id, calls), None)
+            session.counters.set_setting(contacts_first_key(counter_id), None)
         self._visits.forget(counter_id)
         for book in (self._books.orders, self._books.contacts):
             book.forget(counter_id)
@@ -364,13 +367,13 @@ class Emulator(ReadSide):
         """
         self.counter(counter_id)
         self.store.set_setting(
-            _threshold_key(counter_id, calls), self.now().isoformat() if enabled else None
+            threshold_key(counter_id, calls), self.now().isoformat() if enabled else None
         )
 
     def visit_join_threshold(self, counter_id: int, calls: bool = False) -> dict[str, Any]:
         """Legacy ``GET offline_conversions/[calls_]visit_join_threshold`` (spec §7.6)."""
         counter = self.counter(counter_id)
-        since = self.store.get_setting(_threshold_key(counter_id, calls))
+        since = self.store.get_setting(threshold_key(counter_id, calls))
         return {
             "date": self.now() - timedelta(days=counter.rules.offline_visit_age_limit_days),
             "extended_threshold": since is not None,
@@ -379,10 +382,6 @@ class Emulator(ReadSide):
 
     def close(self) -> None:
         self.store.close()
-
-
-def _threshold_key(counter_id: int, calls: bool) -> str:
-    return f"extended_threshold.{CALLS if calls else OFFLINE}.{counter_id}"
 
 
 def _checked(batches: Iterable[tuple[pa.Table, list]]) -> Iterable[pa.Table]:

@@ -17,11 +17,11 @@ import pyarrow.compute as pc
 
 from emulator.decisions import DecisionCode
 from emulator.engine.arrays import combined, indices, present, scatter, take
-from emulator.engine.config import CRM_GOAL
 from emulator.engine.ledger import ORDER
 from emulator.engine.statuses import StatusBook
 from emulator.engine.work import Work
-from emulator.goals import CrmGoal, fixation_crm_goals
+from emulator.goals import CrmGoal, crm_goal_name, crm_goal_type, fixation_crm_goals
+from emulator.rules import Repeat
 from emulator.store.tables import ORDER_ROW
 
 
@@ -138,7 +138,7 @@ def fire(work: Work, orders: pa.Table, statuses: StatusBook, positions: np.ndarr
     # CRM goals, by (status, "Order created" already fired) combination.
     combo = codes[fixing] * 2 + created[fixing]
     plans = {
-        int(c): fixation_crm_goals(resolved[c // 2].type, work.rules, bool(c % 2))  # type: ignore[union-attr]
+        int(c): fixation_crm_goals(resolved[c // 2], work.rules, bool(c % 2))  # type: ignore[arg-type]
         for c in np.unique(combo).tolist()
     }
     for place in range(max((len(p) for p in plans.values()), default=0)):
@@ -148,7 +148,9 @@ def fire(work: Work, orders: pa.Table, statuses: StatusBook, positions: np.ndarr
                 by_goal.setdefault(plan[place], []).append(c)
         for crm_goal, combos in by_goal.items():
             at = fixing[np.isin(combo, combos)]
-            goal = work.counter.goal_by_name(crm_goal.value, CRM_GOAL)
+            goal = work.counter.goal_by_name(
+                crm_goal_name(crm_goal, work.rules), crm_goal_type(crm_goal, work.rules)
+            )
             if goal is not None:
                 reaches.fire(at, goal.id, goal.name, take(profit, at))
             if crm_goal is CrmGoal.ORDER_CREATED:
@@ -160,7 +162,10 @@ def fire(work: Work, orders: pa.Table, statuses: StatusBook, positions: np.ndarr
         at = fixing[lengths > place]
         names = pa.array([g[place] if len(g) > place else None for g in js_goals], pa.string())
         reaches.js(at, names.take(indices(codes[at])).to_pylist(), take(profit, at))
-    fired = _cell_goals(reaches, orders, rows, profit)
+    again = (
+        new if work.rules.cell_goals_repeat is Repeat.PER_FIXATION else np.zeros(len(rows), bool)
+    )
+    fired = _cell_goals(reaches, orders, rows, profit, again)
     for name, values in (
         ("fixed_status_id", pc.if_else(pa.array(new), status, fixed)),
         ("created_goal_fired", pa.array(created)),
@@ -172,9 +177,11 @@ def fire(work: Work, orders: pa.Table, statuses: StatusBook, positions: np.ndarr
 
 
 def _cell_goals(
-    reaches: _Reaches, orders: pa.Table, rows: np.ndarray, profit: pa.Array
+    reaches: _Reaches, orders: pa.Table, rows: np.ndarray, profit: pa.Array, again: np.ndarray
 ) -> pa.Array:
-    """Fire each ``goals`` entry not fired for its order yet; returns the new fired lists.
+    """Fire each ``goals`` entry not fired for its order yet, and every entry of the orders
+    ``again`` marks (a new fixation when the cell goals repeat per fixation); returns the
+    lists of identifiers fired so far.
 
     An entry's own ``:price`` wins; without it the goal inherits the order's profit.
     """
@@ -189,12 +196,15 @@ def _cell_goals(
         if not goals:
             continue
         seen = list(done or [])
+        now: list[str] = []
         place = 0
         for goal in goals:
             identifier = goal["goal_action_id"]
-            if identifier in seen:
+            if identifier in now or (identifier in seen and not again[i]):
                 continue
-            seen.append(identifier)
+            now.append(identifier)
+            if identifier not in seen:
+                seen.append(identifier)
             members, names, revenues = by_place.setdefault(place, ([], [], []))
             members.append(i)
             names.append(identifier)

@@ -189,27 +189,40 @@ class _Found:
         self.label = scatter(self.label, orders, labels)
 
 
-def _link(
-    work: Work, orders: pa.Table, positions: np.ndarray, candidates: np.ndarray, created: np.ndarray
-) -> pa.Table:
-    rules = work.rules
-    subset = orders.take(indices(candidates))
-    ids = _Identities(work, subset)
-    not_before = work.now - rules.visit_age_limit_seconds
+def contacts_cutoff(work: Work) -> int | None:
+    """When the counter's first contacts upload was processed (contacts-first rule)."""
+    return work.session.counters.setting(contacts_first_key(work.counter_id))
+
+
+def contacts_first_key(counter_id: int) -> str:
+    return f"contacts_first.{counter_id}"
+
+
+def _find(
+    work: Work, ids: _Identities, times: np.ndarray, bounds: np.ndarray, orders: np.ndarray
+) -> tuple[_Found, np.ndarray]:
+    """Links of the candidate orders at ``orders``: ClientIDs first (e-commerce visits first
+    when preferred), then phones and e-mails; and which of them have an identifier at all."""
+    rules, visits = work.rules, work.visits
+    n = len(times)
+    found = _Found(np.full(n, -1, np.int64), pa.nulls(n, pa.string()))
     group, key = ids.client_ids()
-    times = created[candidates]
-    found = _Found(np.full(len(candidates), -1, np.int64), pa.nulls(len(candidates), pa.string()))
-    g, visit, q = link_direct(
-        work.visits, IndexKind.CLIENT_ID, group, key, times[group], np.full(len(group), not_before)
-    )
-    found.record(g, visit, texts("ClientID ", pa.array(key[q], pa.uint64())))
-    has_ids = np.zeros(len(candidates), bool)
+    chosen = np.isin(group, orders)
+    group, key = group[chosen], key[chosen]
+    kinds = [IndexKind.ECOMMERCE, IndexKind.CLIENT_ID] if rules.ecommerce_preference else []
+    for kind in kinds or [IndexKind.CLIENT_ID]:
+        open_ = found.visit[group] < 0
+        g, visit, q = link_direct(
+            visits, kind, group[open_], key[open_], times[group[open_]], bounds[group[open_]]
+        )
+        found.record(g, visit, texts("ClientID ", pa.array(key[open_][q], pa.uint64())))
+    has_ids = np.zeros(n, bool)
     has_ids[group] = True
     hash_orders: list[int] = []
     hash_keys: list[int] = []
     hash_labels: list[str] = []
     if rules.advanced_matching:
-        for order in np.flatnonzero(found.visit < 0).tolist():
+        for order in orders[found.visit[orders] < 0].tolist():
             for digest, label in ids.hashes(order, rules.normalize_identifiers):
                 has_ids[order] = True
                 hash_orders.append(order)
@@ -218,11 +231,32 @@ def _link(
     if hash_orders:
         hg = np.array(hash_orders, np.int64)
         hk = np.array(hash_keys, np.uint64)
-        g, visit, q = link_through_visitor(
-            work.visits, IndexKind.MD5, hg, hk, times[hg], np.full(len(hg), not_before)
-        )
+        g, visit, q = link_through_visitor(visits, IndexKind.MD5, hg, hk, times[hg], bounds[hg])
         found.record(g, visit, pa.array(hash_labels, pa.string()).take(indices(q)))
-    return _record_links(work, orders, positions, candidates, ids, has_ids, found)
+    return found, has_ids
+
+
+def _link(
+    work: Work, orders: pa.Table, positions: np.ndarray, candidates: np.ndarray, created: np.ndarray
+) -> pa.Table:
+    rules = work.rules
+    subset = orders.take(indices(candidates))
+    ids = _Identities(work, subset)
+    times = created[candidates]
+    window = np.full(len(candidates), work.now - rules.visit_age_limit_seconds, np.int64)
+    bounds = window.copy()
+    detailed = np.asarray(pc.equal(subset.column("kind"), "orders"))
+    cutoff = contacts_cutoff(work) if rules.contacts_first else None
+    if cutoff is not None:
+        bounds[detailed] = np.maximum(window[detailed], cutoff)
+    everyone = np.arange(len(candidates))
+    found, has_ids = _find(work, ids, times, bounds, everyone)
+    early = np.zeros(len(candidates), bool)
+    if cutoff is not None:
+        retry = everyone[detailed & (found.visit < 0) & has_ids]
+        before, _ = _find(work, ids, times, window, retry)
+        early[retry[before.visit[retry] >= 0]] = True
+    return _record_links(work, orders, positions, candidates, ids, has_ids, found, early, cutoff)
 
 
 def _record_links(
@@ -233,6 +267,8 @@ def _record_links(
     ids: _Identities,
     has_ids: np.ndarray,
     found: _Found,
+    early: np.ndarray,
+    cutoff: int | None,
 ) -> pa.Table:
     rules, log = work.rules, work.log
     keys = orders.column("order_key")
@@ -251,7 +287,14 @@ def _record_links(
             s1=take(orders.column("customer_key"), candidates[lost]),
         )
     won = np.flatnonzero(found.visit >= 0)
-    missed = np.flatnonzero(has_ids & (found.visit < 0))
+    log.decide(
+        ORDER,
+        take(keys, candidates[early]),
+        positions[candidates[early]],
+        DecisionCode.NOT_LINKED_BEFORE_CONTACTS,
+        n1=cutoff,
+    )
+    missed = np.flatnonzero(has_ids & (found.visit < 0) & ~early)
     log.decide(
         ORDER,
         take(keys, candidates[missed]),

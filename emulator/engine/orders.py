@@ -157,6 +157,8 @@ class _Applier:
         state.set("entries", keys, "")
         state.exists[keys] = True
         state.applied[keys] = True
+        if self.kind is UploadKind.ORDERS:
+            self._fill_dates(keys)
         log.decide(
             ORDER,
             state.get("order_key", keys),
@@ -257,6 +259,13 @@ class _Applier:
             order_key = take(order_key, np.flatnonzero(keep))
         if not len(rows):
             return
+        for name, fill in (
+            ("update_date_time", work.rules.fill_update_date_time),
+            ("finish_date_time", work.rules.fill_finish_date_time),
+        ):
+            if fill and stored is UploadKind.ORDERS:
+                # A value the service set itself is kept when a row does not send one.
+                sent[name] = pc.coalesce(sent[name], state.get(name, keys))
         merged, changed = merge_records(
             stored, lambda name: state.get(name, keys), sent.__getitem__, work.mode
         )
@@ -283,6 +292,21 @@ class _Applier:
             state.set("status_id", keys[moved], take(after, moved))
             state.set("status_type", keys[moved], types)
         state.applied[keys] = True
+        if stored is UploadKind.ORDERS:
+            self._fill_dates(keys)
+
+    def _fill_dates(self, keys: np.ndarray) -> None:
+        """``update_date_time`` when the order has none, and ``finish_date_time`` at its first
+        processing in a PAID-type status: set automatically (orders-data), to the processing
+        time."""
+        rules, state, now = self.work.rules, self.state, self.work.now
+        if rules.fill_update_date_time:
+            empty = ~present(state.get("update_date_time", keys))
+            state.set("update_date_time", keys[empty], pa.array(np.full(empty.sum(), now)))
+        if rules.fill_finish_date_time:
+            paid = np.asarray(pc.equal(pc.fill_null(state.get("status_type", keys), ""), "PAID"))
+            empty = paid & ~present(state.get("finish_date_time", keys))
+            state.set("finish_date_time", keys[empty], pa.array(np.full(empty.sum(), now)))
 
     def _log_changes(
         self,

@@ -32,7 +32,7 @@ from emulator.engine.statuses import StatusBook
 from emulator.engine.visitbook import VisitBook
 from emulator.engine.work import Books, Work
 from emulator.errors import ApiError
-from emulator.rules import UnknownStatus, ValidationFailure
+from emulator.rules import ClientIdType, UnknownStatus, ValidationFailure
 from emulator.serialize import from_jsonable, to_jsonable
 from emulator.store import Store, UploadingRow
 
@@ -139,7 +139,9 @@ class Uploads:
                 line_quantity=valid,
                 comment=comment,
                 type=upload_type,
-                client_id_type=(id_type_param or _majority(id_types)).upper(),
+                client_id_type=(
+                    id_type_param or client_id_type(id_types, counter.rules.client_id_type)
+                ).upper(),
                 status=OfflineUploadingStatus.UPLOADED,
                 static_calls_quantity=static if family == CALLS else None,
                 dynamic_calls_quantity=valid - static if family == CALLS else None,
@@ -198,11 +200,15 @@ class Uploads:
         return len(due)
 
     def process(self, counter_id: int, family: str, uid: str, now: datetime) -> None:
+        """Apply one pending upload. It is processed *at its processing time* (received +
+        the counter's delay), however far the clock has moved since: every window is measured
+        from that moment, as the real service processes an upload within its delay."""
         with self.store.write() as session:
             row = session.uploadings.get(counter_id, family, uid)
             if row is None or row.processed_at is not None:
                 return
             pending = PendingUpload.from_row(row)
+            at = min(pending.process_at, to_ts(now))
             counter = load_counter(session, counter_id)
             goals: dict[str, Goal | None] = {}
             if family == CRM:
@@ -213,7 +219,7 @@ class Uploads:
             work = Work(
                 session,
                 counter,
-                to_ts(now),
+                at,
                 uid,
                 load_statuses(session, counter_id),
                 self.visits.table(counter_id),
@@ -239,7 +245,7 @@ class Uploads:
                     else OfflineUploadingStatus.LINKAGE_FAILURE
                 )
                 meta |= {"status": status.value, "linked_quantity": linked}
-            session.uploadings.finish(counter_id, family, uid, to_ts(now), meta)
+            session.uploadings.finish(counter_id, family, uid, at, meta)
 
     # -- reading ------------------------------------------------------------------------------
     def offline_meta(
@@ -271,8 +277,11 @@ def walking_status(received: int, process_at: int, now: int) -> OfflineUploading
     return steps[max(position, 0)]
 
 
-def _majority(counts: Counter[str]) -> str:
-    """The identifier type the uploading reports: the one most rows use (A14)."""
+def client_id_type(counts: Counter[str], rule: ClientIdType) -> str:
+    """The identifier type an offline uploading reports (ambiguity A14, rule
+    ``client_id_type``)."""
+    if rule is ClientIdType.PRIORITY:
+        return next((t for t in ("CLIENT_ID", "USER_ID", "YCLID") if counts[t]), "CLIENT_ID")
     if not counts:
         return "CLIENT_ID"
     preference = [id_type for _, id_type, _ in IDENTIFIER_FIELDS]

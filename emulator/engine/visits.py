@@ -61,6 +61,8 @@ class IndexKind(StrEnum):
     YCLID = "yclid"
     USER_ID = "user_id"
     PURCHASE_ID = "purchase_id"
+    ECOMMERCE = "ecommerce"
+    """ClientIDs of visits with an e-commerce purchase (the e-commerce preference, §5.2)."""
 
 
 def _numpy(column: pa.ChunkedArray | pa.Array, dtype: type) -> np.ndarray:
@@ -93,6 +95,9 @@ def identity_columns(
         sent = np.flatnonzero(np.asarray(column.is_valid()))
         values = column.take(pa.array(sent)) if len(sent) else pa.array([], pa.string())
         found[kind] = (sent, text_keys(values))
+        if kind is IndexKind.PURCHASE_ID:
+            clients = _numpy(table.column("client_id"), np.uint64)
+            found[IndexKind.ECOMMERCE] = (sent, clients[sent])
     return {kind: pair for kind, pair in found.items() if len(pair[0])}
 
 
@@ -186,6 +191,7 @@ class VisitTable:
         index = self.index(IndexKind.CLIENT_ID)
         if index is None:
             return np.zeros(0, np.int64)
+
         def make() -> np.ndarray:
             # The index holds every visit id once: its visitor order, ranked among the ids.
             order = by_key(index.rows.view(np.uint64))[0]
