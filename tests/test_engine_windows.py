@@ -180,8 +180,29 @@ def test_last_wins_option_applies_rows_in_file_order(tmp_path):
     assert emu.order(COUNTER, "o").status_type == "PAID"
 
 
-def test_customer_order_limit_refuses_further_orders(tmp_path):
+def test_an_upload_over_the_customer_order_limit_fails_and_names_the_customer(tmp_path):
+    """At most 100,000 orders per customer
+    (https://yandex.ru/dev/metrika/ru/management/openapi/schema/uploadOrders); what happens
+    above it is undocumented (A20), so nothing is dropped while the upload says PASSED."""
+    from emulator import ApiError
+
     emu = _linked_setup(tmp_path, rules=RuleSet(orders_per_customer_limit=2))
+    emu.upload_records(
+        COUNTER, UploadKind.ORDERS, [order("o0", msk(2024, 3, 1, 10), "PAID")], "SAVE"
+    )
+    rows = [order(f"o{i}", msk(2024, 3, 1, 10), "PAID") for i in range(3)]
+    with pytest.raises(ApiError) as error:
+        emu.upload_records(COUNTER, UploadKind.ORDERS, rows, "SAVE")
+    assert error.value.items[0].location == "line 3, column client_uniq_id"
+    assert "'c1'" in error.value.items[0].message
+    assert emu.order_ids(COUNTER) == ["o0"]
+    emu.upload_records(COUNTER, UploadKind.ORDERS, rows[:2], "SAVE")  # o0 is an update
+    assert emu.order_ids(COUNTER) == ["o0", "o1"]
+
+
+def test_customer_order_limit_refuses_further_rows_under_the_01_rule(tmp_path):
+    rules = RuleSet(orders_per_customer_limit=2, customer_cap="refuse_rows")  # type: ignore[arg-type]
+    emu = _linked_setup(tmp_path, rules=rules)
     rows = [order(f"o{i}", msk(2024, 3, 1, 10), "PAID") for i in range(3)]
     emu.upload_records(COUNTER, UploadKind.ORDERS, rows, "SAVE")
     assert emu.order_ids(COUNTER) == ["o0", "o1"]

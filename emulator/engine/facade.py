@@ -179,11 +179,19 @@ class Emulator(ReadSide):
 
     # -- CRM uploads ------------------------------------------------------------------------
     def _crm(
-        self, counter_id: int, kind: UploadKind, fmt: str, mode: Any, batches: Any
+        self,
+        counter_id: int,
+        kind: UploadKind,
+        fmt: str,
+        mode: Any,
+        batches: Any,
+        json_key: str | None = None,
     ) -> Uploading:
         merge = params.merge_mode(mode)
         counter = self.counter(counter_id)
-        return self._uploads.accept_crm(counter, kind, fmt, merge, batches(counter), self.now())
+        return self._uploads.accept_crm(
+            counter, kind, fmt, merge, batches(counter), self.now(), json_key
+        )
 
     def upload_simple_orders(
         self,
@@ -253,6 +261,7 @@ class Emulator(ReadSide):
             "JSON",
             merge_mode,
             lambda counter: sources.json_batches(kind, body, sources.options(counter, self.now())),
+            json_key=kind.value,
         )
 
     def upload_records(

@@ -23,6 +23,7 @@ from emulator.domain import (
 )
 from emulator.engine import accept
 from emulator.engine.accept import CALLS, CRM, OFFLINE, Parsed, PendingUpload
+from emulator.engine.cap import cap_errors
 from emulator.engine.catalog import statuses as load_statuses
 from emulator.engine.config import CounterConfig, Goal
 from emulator.engine.counters import call_goal, ensure_crm_goals, load_counter
@@ -32,7 +33,7 @@ from emulator.engine.statuses import StatusBook
 from emulator.engine.visitbook import VisitBook
 from emulator.engine.work import Books, Work
 from emulator.errors import ApiError
-from emulator.rules import ClientIdType, UnknownStatus, ValidationFailure
+from emulator.rules import ClientIdType, CustomerCap, UnknownStatus, ValidationFailure
 from emulator.serialize import from_jsonable, to_jsonable
 from emulator.store import Store, UploadingRow
 
@@ -54,8 +55,10 @@ class Uploads:
         mode: MergeMode,
         batches: Iterable[Parsed],
         now: datetime,
+        json_key: str | None = None,
     ) -> Uploading:
-        """Validate and record a CRM upload; process it at once when no delay applies."""
+        """Validate and record a CRM upload; process it at once when no delay applies.
+        ``json_key`` names the array of a JSON body, where errors are located by element."""
         statuses = None
         if kind is not UploadKind.CONTACTS and counter.rules.unknown_status is UnknownStatus.REJECT:
             mapping = load_statuses(self.store.read(), counter.counter_id)
@@ -69,6 +72,14 @@ class Uploads:
                         RowError(0, None, "the upload holds no rows", code="empty")
                     )
                     intake.error_count = 1
+                capped = kind is not UploadKind.CONTACTS and (
+                    counter.rules.customer_cap is CustomerCap.FAIL_UPLOAD
+                )
+                if capped and not intake.error_count:
+                    limit = counter.rules.orders_per_customer_limit
+                    errors = cap_errors(session, self.books.orders, pending, limit, intake)
+                    intake.errors += errors
+                    intake.error_count += len(errors)
                 if intake.error_count:
                     raise _Rejected(intake)
                 meta = Uploading(pending.uploading_id, now, "PASSED", intake.valid, "SYSTEM", fmt)
@@ -78,7 +89,7 @@ class Uploads:
             if counter.rules.validation_failure is ValidationFailure.STATUS_FAILED:
                 count = rejected.intake.valid + rejected.intake.error_count
                 return self._record_failed(counter, kind, fmt, now, count)
-            raise accept.rejected(rejected.intake) from None
+            raise accept.rejected(rejected.intake, json_key) from None
         return meta
 
     def _record_failed(
