@@ -52,6 +52,13 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("create_date_conflicts", "orders re-sent with another creation date (kept the first)"),
     ("goals.expected.<goal>", "goal reaches a perfect pipeline would produce"),
     ("goals.fired.<goal>", "goal reaches the emulator recorded for orders"),
+    (
+        "goals.from_fixations.<goal>",
+        "CRM goal reaches the rule pack's own table gives for the status fixations the engine "
+        "logged (emulator/scenario/expected.py, written apart from the engine's goal rules)",
+    ),
+    ("goals.mismatch.<goal>", "fired − from_fixations for a CRM goal: 0 when the engine agrees"),
+    ("goals.mismatch_total", "the sum of the mismatches' sizes over the CRM goals"),
     ("revenue.crm_paid", "revenue of the deals the CRM marked paid"),
     ("revenue.reported", "revenue the order-sources report shows (linked, paid orders)"),
     ("revenue.reported_share", "reported / CRM paid revenue"),

@@ -19,8 +19,10 @@ from typing import Any
 
 import httpx
 
+from emulator.domain import OrderStatus, StatusType
 from emulator.scenario.expectations import evaluate
-from emulator.scenario.scoring import expected_goals, scorecard
+from emulator.scenario.expected import expected_from_fixations, expected_perfect
+from emulator.scenario.scoring import scorecard
 from emulator.scenario.spec import Scenario
 from emulator.sim import SimulationResult, send_timeline, simulate, truth_orders
 
@@ -155,18 +157,39 @@ def _score(
     fired = Counter(r["goal"] for r in reaches if r["subject_type"] == "order")
     js_goals = {g["identifier"]: g["name"] for g in counter["goals"] if g.get("identifier")}
     statuses = result.pipeline.order_statuses()
+    base = f"/_emulator/counters/{counter_id}/orders"
+    histories = {
+        o["order_id"]: _get(client, f"{base}/{o['order_id']}", token)["decisions"]
+        for o in orders
+        if o["linked_visit_id"] is not None
+    }
+    checked = expected_from_fixations(
+        histories, _counter_statuses(client, counter_id, token), js_goals, scenario.rules
+    )
     return scorecard(
         truth,
         orders,
         _deal_of(result),
         _first_sent(result),
         dict(fired),
-        expected_goals(truth, statuses, js_goals, scenario.rules),
+        expected_perfect(truth, statuses, js_goals, scenario.rules),
+        checked,
         _sources(client, result, counter_id, token),
         _offline(client, counter_id, token),
         currency=result.settings.simulation.crm.currency,
         attribution=ATTRIBUTION,
     )
+
+
+def _counter_statuses(client: httpx.Client, counter_id: int, token: str) -> list[OrderStatus]:
+    """The status mapping the counter holds (what the engine resolved statuses with)."""
+    body = _get(client, f"/cdp/api/v1/counter/{counter_id}/schema/order_statuses", token)
+    return [
+        OrderStatus(
+            s["id"], StatusType(s["type"]), goal_action_ids=tuple(s.get("goal_action_ids") or ())
+        )
+        for s in body["order_statuses"]
+    ]
 
 
 def _offline(client: httpx.Client, counter_id: int, token: str) -> dict[str, Any]:
