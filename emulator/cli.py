@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from emulator import __version__
 
-COMMANDS = ("check", "serve", "simulate", "run")
+COMMANDS = ("check", "serve", "simulate", "run", "rules")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
