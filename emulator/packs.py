@@ -12,6 +12,7 @@ counter picks one with ``rules = {pack = "help-es", ...overrides}``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,3 +199,34 @@ def pack(name: str) -> RulePack:
 def pack_rules(name: str) -> RuleSet:
     """The :class:`RuleSet` of a pack (``ValueError`` for an unknown name)."""
     return pack(name).rules()
+
+
+def markdown_table() -> str:
+    """Every rule with its value in each pack and where the default pack's value comes from,
+    then each pack's departures with their sources (docs/FIDELITY.md holds this; a test keeps
+    the two equal)."""
+    names = list(PACKS)
+    lines = [
+        f"| rule | {' | '.join(f'`{n}`' for n in names)} | source of `{DEFAULT_PACK}` |",
+        "|---|" + "---|" * (len(names) + 1),
+    ]
+    departures = []
+    for rule in (f.name for f in dataclasses.fields(RuleSet) if f.name != "pack"):
+        values = [_shown(getattr(PACKS[n].rules(), rule)) for n in names]
+        home = PACKS[DEFAULT_PACK].choices.get(rule)
+        source = home.source if home else "an emulator setting, not a reading of the docs"
+        lines.append(f"| `{rule}` | {' | '.join(values)} | {source} |")
+        for name in names:
+            choice = PACKS[name].choices.get(rule)
+            if choice is not None and home is not None and choice.source != home.source:
+                departures.append(
+                    f"- `{name}`: `{rule}` = {_shown(choice.value)} ({choice.source})"
+                )
+    intro = f"Where a pack departs from `{DEFAULT_PACK}`, and on what grounds:"
+    return "\n".join([*lines, "", intro, "", *departures]) + "\n"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(getattr(value, "value", value))

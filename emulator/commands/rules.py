@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="the packs, with the default marked")
     show = sub.add_parser("show", help="every rule of a pack, its value and its source")
     show.add_argument("pack", nargs="?", default=None, help="default: the default pack")
+    sub.add_parser("table", help="every rule in every pack, as the Markdown of docs/FIDELITY.md")
     diff = sub.add_parser(
         "diff",
         help="run one simulated CRM history through two packs and print what differs per goal",
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"list": _list, "show": _show, "diff": _diff}[args.action](args)
+    return {"list": _list, "show": _show, "table": _table, "diff": _diff}[args.action](args)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -51,6 +52,13 @@ def _show(args: argparse.Namespace) -> int:
     print(f"{chosen.name} (version {chosen.version}): {chosen.title}")
     for rule, choice in chosen.choices.items():
         print(f"  {rule} = {getattr(choice.value, 'value', choice.value)}\n      {choice.source}")
+    return 0
+
+
+def _table(args: argparse.Namespace) -> int:
+    from emulator.packs import markdown_table
+
+    print(markdown_table(), end="")
     return 0
 
 
