@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from emulator import Contact, Goal, RuleSet, UploadKind
-from emulator.rules import CreateDateConflict, DuplicateIdOrder, UpdateWindowAnchor
+from emulator.rules import CreateDateConflict, CustomerCap, DuplicateIdOrder, UpdateWindowAnchor
 from tests.engine_support import (
     COUNTER,
     codes,
@@ -201,7 +201,7 @@ def test_an_upload_over_the_customer_order_limit_fails_and_names_the_customer(tm
 
 
 def test_customer_order_limit_refuses_further_rows_under_the_01_rule(tmp_path):
-    rules = RuleSet(orders_per_customer_limit=2, customer_cap="refuse_rows")  # type: ignore[arg-type]
+    rules = RuleSet(orders_per_customer_limit=2, customer_cap=CustomerCap.REFUSE_ROWS)
     emu = _linked_setup(tmp_path, rules=rules)
     rows = [order(f"o{i}", msk(2024, 3, 1, 10), "PAID") for i in range(3)]
     emu.upload_records(COUNTER, UploadKind.ORDERS, rows, "SAVE")
