@@ -105,8 +105,8 @@ def test_the_real_json_shape(client):
 def test_orders_by_last_significant_source(client):
     body = report(
         client,
-        metrics="ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrdersRevenue,"
-        "ym:s:cdpOrdersProfit,ym:s:cdpOrdersInProgress",
+        metrics="ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrders<currency>Revenue,"
+        "ym:s:cdpOrders<currency>Profit,ym:s:cdpOrdersInProgress",
         dimensions="ym:s:lastsignTrafficSource",
     )
     # The direct return is credited to the earlier ad click under lastsign.
@@ -160,7 +160,7 @@ def test_date_range_filters_and_relative_dates(client):
 
 
 def test_no_dimensions_is_one_row(client):
-    body = report(client, metrics="ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersConversionToOrder")
+    body = report(client, metrics="ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersConversionIntoOrder")
     assert body["data"] == [{"dimensions": [], "metrics": [2.0, pytest.approx(66.6667)]}]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from emulator.domain import OfflineUploading, Uploading, UploadKind, Visit
-from emulator.engine import params, reads, reports
+from emulator.engine import params, periods, reads, reportquery, reports
 from emulator.engine.accept import CALLS, CRM, OFFLINE
 from emulator.engine.config import CounterConfig
 from emulator.engine.reads import OrderView
@@ -136,13 +136,21 @@ class ReadSide:
     # -- reports ----------------------------------------------------------------------------
     def _report_data(self, counter: CounterConfig) -> reports.ReportData:
         reader = self._reader()
-        columns = ["create_date_time", "status_type", "revenue", "cost", "linked_visit_id"]
+        columns = [
+            "create_date_time",
+            "status_type",
+            "revenue",
+            "cost",
+            "currency",
+            "linked_visit_id",
+        ]
         table = reads.reach_table(reader, counter.counter_id)
         return reports.ReportData(
             self._visits.table(counter.counter_id),
             reader.orders(counter.counter_id, columns=columns),
             table,
             counter.time_zone,
+            counter.rules.default_currency,
         )
 
     def order_sources(
@@ -152,13 +160,23 @@ class ReadSide:
         dimension: str = "TrafficSource",
         date1: date | None = None,
         date2: date | None = None,
+        currency: str | None = None,
     ) -> list[reports.SourceRow]:
-        """The "Order sources from CRM" report (see :mod:`emulator.engine.reports`)."""
+        """The "Order sources from CRM" report (see :mod:`emulator.engine.reports`); money
+        metrics (``ym:s:cdpOrders<currency>Revenue`` …) in ``currency``, by default the
+        counter's default currency."""
         counter = self.counter(counter_id)
         model = params.attribution(attribution)
         if dimension not in reports.DIMENSIONS:
             raise ApiError("invalid_parameter", f"unknown dimension {dimension!r}", "dimensions")
-        return reports.order_sources(self._report_data(counter), model, dimension, date1, date2)
+        return reports.order_sources(
+            self._report_data(counter),
+            model,
+            dimension,
+            date1,
+            date2,
+            currency or counter.rules.default_currency,
+        )
 
     def goal_report(
         self,
@@ -172,6 +190,10 @@ class ReadSide:
             self._report_data(counter), params.attribution(attribution), dimension
         )
 
+    def _query(self, counter: CounterConfig, *args: Any, group: str = "week") -> reportquery.Query:
+        today = self.now().astimezone(counter.tz).date()
+        return reportquery.query(today, counter.rules.default_currency, *args, group=group)
+
     def report(
         self,
         counter_id: int,
@@ -180,33 +202,56 @@ class ReadSide:
         attribution: str | reports.Attribution = reports.Attribution.LAST_SIGNIFICANT,
         date1: str | date | None = None,
         date2: str | date | None = None,
+        filters: str | None = None,
+        currency: str | None = None,
     ) -> reports.Report:
         """A Reporting API query (``GET /stat/v1/data``) over one counter.
 
         Names are the API's (``ym:s:visits``, ``ym:s:cdpOrders*``, ``ym:s:goal<ID>reaches``,
         ``ym:s:goal<ID>revenue``; ``ym:s:date``, ``ym:s:<attribution>TrafficSource`` …); dates
         take ``today``, ``yesterday``, ``NdaysAgo`` or ``YYYY-MM-DD`` in the counter's zone and
-        default to the API's last seven days (https://yandex.ru/dev/metrika/en/stat/).
+        default to the API's last seven days; ``filters`` as the API writes them
+        (https://yandex.ru/dev/metrika/en/stat/; :mod:`emulator.engine.reportquery`).
         """
         counter = self.counter(counter_id)
-        model = params.attribution(attribution)
-        if not metrics:
-            raise ApiError("missing_parameter", "metrics is required", "metrics")
-        for name, values, most in (
-            ("metrics", metrics, reports.MAX_METRICS),
-            ("dimensions", dimensions, reports.MAX_DIMENSIONS),
-        ):
-            if len(values) > most:
-                raise ApiError("invalid_parameter", f"at most {most} {name} per query", name)
-        today = self.now().astimezone(counter.tz).date()
+        q = self._query(counter, metrics, dimensions, attribution, date1, date2, filters, currency)
+        return reports.report(
+            self._report_data(counter),
+            q.metrics,
+            q.dimensions,
+            q.date1,
+            q.date2,
+            q.segment,
+            q.currency,
+        )
+
+    def report_bytime(
+        self,
+        counter_id: int,
+        metrics: Sequence[str],
+        dimensions: Sequence[str] = (),
+        group: str = "week",
+        pick: Callable[[reports.Report], Sequence[tuple]] | None = None,
+        **options: Any,
+    ) -> reports.ByTime:
+        """``GET /stat/v1/data/bytime``: metrics per ``group`` interval (``all``, ``auto``,
+        ``day``, ``week``, ``month``, ``quarter``, ``year``) for the rows ``pick`` chooses
+        from the whole-period table (default: every row); ``options`` are :meth:`report`'s
+        ``attribution``, ``date1``, ``date2``, ``filters`` and ``currency``."""
+        counter = self.counter(counter_id)
+        q = self._query(counter, metrics, dimensions, group=group, **options)
         try:
-            parsed = [reports.parse_dimension(name, model) for name in dimensions]
-            for name in metrics:
-                reports.metric(name)
+            calendar = periods.effective(group, q.date1, q.date2)
         except ValueError as exc:
-            raise ApiError("invalid_parameter", str(exc), "metrics/dimensions") from None
-        first = params.report_date("date1", date1 or "6daysAgo", today)
-        last = params.report_date("date2", date2 or "today", today)
-        if first > last:
-            raise ApiError("invalid_parameter", "date1 is after date2", "date1")
-        return reports.report(self._report_data(counter), metrics, parsed, first, last)
+            raise ApiError("invalid_parameter", str(exc), "group") from None
+        return reports.bytime(
+            self._report_data(counter),
+            q.metrics,
+            q.dimensions,
+            q.date1,
+            q.date2,
+            calendar,
+            pick or (lambda table: [key for key, _ in table.rows]),
+            q.segment,
+            q.currency,
+        )
