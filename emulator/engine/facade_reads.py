@@ -7,7 +7,7 @@ while an upload is being applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -190,9 +190,9 @@ class ReadSide:
             self._report_data(counter), params.attribution(attribution), dimension
         )
 
-    def _query(self, counter: CounterConfig, *args: Any, group: str = "week") -> reportquery.Query:
+    def _query(self, counter: CounterConfig, *args: Any, **options: Any) -> reportquery.Query:
         today = self.now().astimezone(counter.tz).date()
-        return reportquery.query(today, counter.rules.default_currency, *args, group=group)
+        return reportquery.query(today, counter.rules.default_currency, *args, **options)
 
     def report(
         self,
@@ -202,7 +202,7 @@ class ReadSide:
         attribution: str | reports.Attribution = reports.Attribution.LAST_SIGNIFICANT,
         date1: str | date | None = None,
         date2: str | date | None = None,
-        filters: str | None = None,
+        filters: reportquery.Filters = None,
         currency: str | None = None,
     ) -> reports.Report:
         """A Reporting API query (``GET /stat/v1/data``) over one counter.
@@ -254,4 +254,42 @@ class ReadSide:
             pick or (lambda table: [key for key, _ in table.rows]),
             q.segment,
             q.currency,
+        )
+
+    def report_comparison(
+        self,
+        counter_id: int,
+        metrics: Sequence[str],
+        dimensions: Sequence[str] = (),
+        a: Mapping[str, Any] | None = None,
+        b: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> reports.Comparison:
+        """``GET /stat/v1/data/comparison``: the same table over two segments, each with its
+        own ``date1``, ``date2`` and ``filters`` (``a``, ``b``), both within ``options``'
+        ``filters``; ``options`` are otherwise :meth:`report`'s."""
+        counter = self.counter(counter_id)
+        common = options.pop("filters", None)
+        windows = []
+        for name, segment in (("a", a or {}), ("b", b or {})):
+            filters = {"filters": common, f"filters_{name}": segment.get("filters")}
+            try:
+                q = self._query(
+                    counter,
+                    metrics,
+                    dimensions,
+                    date1=segment.get("date1"),
+                    date2=segment.get("date2"),
+                    filters=filters,
+                    **options,
+                )
+            except ApiError as exc:
+                if exc.location not in ("date1", "date2"):
+                    raise
+                where = f"{exc.location}_{name}"
+                message = exc.message.replace(exc.location, where, 1)
+                raise ApiError(exc.error_type, message, where) from None
+            windows.append((q.date1, q.date2, q.segment))
+        return reports.comparison(
+            self._report_data(counter), q.metrics, q.dimensions, *windows, currency=q.currency
         )

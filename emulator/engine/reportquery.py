@@ -9,7 +9,7 @@ same parameters (https://yandex.ru/dev/metrika/ru/stat/openapi/data): ``metrics`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,8 +24,11 @@ from emulator.engine.reportnames import (
     metric,
     parse_dimension,
 )
-from emulator.engine.segments import Segment, segment
+from emulator.engine.segments import Segment, combined, segment
 from emulator.errors import ApiError
+
+Filters = str | Mapping[str, str | None] | None
+"""A filter, or filters by the parameter that sent them (all must hold)."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,12 @@ def query(
     attribution: str | Attribution = Attribution.LAST_SIGNIFICANT,
     date1: str | date | None = None,
     date2: str | date | None = None,
-    filters: str | None = None,
+    filters: Filters = None,
     currency: str | None = None,
     group: str = "week",
 ) -> Query:
     """The checked query; ``today`` is the counter's local date, ``group`` fills
-    ``ym:s:datePeriod<group>``."""
+    ``ym:s:datePeriod<group>``; a bad filter is reported at the parameter that sent it."""
     model = params.attribution(attribution)
     if not metrics:
         raise ApiError("missing_parameter", "metrics is required", "metrics")
@@ -81,10 +84,14 @@ def query(
     return Query(tuple(metrics), parsed, first, last, _segment(filters, model, group), code)
 
 
-def _segment(filters: str | None, model: Attribution, group: str) -> Segment | None:
-    if not filters:
-        return None
-    try:
-        return segment(filters, lambda name: parse_dimension(name, model, group))
-    except FilterError as exc:
-        raise ApiError("invalid_parameter", f"filters: {exc}", "filters") from None
+def _segment(filters: Filters, model: Attribution, group: str) -> Segment | None:
+    texts = {"filters": filters} if isinstance(filters, str) else dict(filters or {})
+    parts = []
+    for location, text in texts.items():
+        if not text:
+            continue
+        try:
+            parts.append(segment(text, lambda name: parse_dimension(name, model, group)))
+        except FilterError as exc:
+            raise ApiError("invalid_parameter", f"{location}: {exc}", location) from None
+    return combined(parts)

@@ -65,6 +65,11 @@ class ReportData:
     """The currency of orders that name none (rule ``default_currency``)."""
 
 
+def key_order(key: Key) -> list[tuple[bool, str]]:
+    """Rows in order of their dimension values, undefined values last."""
+    return [(v is None, v or "") for v in key]
+
+
 def decimals(texts: pa.Array) -> pa.Array:
     """Decimal text as exact Arrow decimals (scale: the most fractional digits present)."""
     texts = pc.fill_null(texts, "0") if len(texts) else pa.array([], pa.string())
@@ -131,7 +136,7 @@ class _Breakdown:
             self.group(code).visits += count
         self._orders()
         self._reaches()
-        return sorted(self.groups.values(), key=lambda g: [(v is None, v or "") for v in g.key])
+        return sorted(self.groups.values(), key=lambda g: key_order(g.key))
 
     def _orders(self) -> None:
         orders = self.data.orders
@@ -283,7 +288,9 @@ def bytime(
     currency: str = "RUB",
 ) -> ByTime:
     """Metrics per time interval of ``group`` (a calendar period or ``all``) for the rows
-    ``pick`` chooses from the whole-period table (the API's ``top_keys`` or ``row_ids``)."""
+    ``pick`` chooses from the whole-period table (the API's ``top_keys`` or ``row_ids``). A
+    picked key shorter than the dimensions stands for every row it begins (the docs' example
+    ``row_ids=[["direct"],["organic","organic.yandex"]]``)."""
     compute = [metric(name, currency) for name in metrics]
     spans = periods.intervals(date1, date2, group)
     timed = [*dimensions] if group == "all" else [*dimensions, Dimension(PERIOD, group=group)]
@@ -306,14 +313,16 @@ def bytime(
         currency,
     )
     by_interval = [_whole([row[i] for row in cells.values()]) for i in range(len(spans))]
-    empty = [Group(()) for _ in spans]
-    return ByTime(
-        table,
-        group,
-        spans,
-        [(key, [[f(c) for c in cells.get(key, empty)] for f in compute]) for key in pick(table)],
-        [[f(g) for g in by_interval] for f in compute],
-    )
+    chosen = []
+    for picked in pick(table):
+        prefix = tuple(picked)
+        merged = [Group(prefix) for _ in spans]
+        for key, row in cells.items():
+            if key[: len(prefix)] == prefix:
+                for cell, part in zip(merged, row, strict=True):
+                    cell.absorb(part)
+        chosen.append((prefix, [[f(cell) for cell in merged] for f in compute]))
+    return ByTime(table, group, spans, chosen, [[f(g) for g in by_interval] for f in compute])
 
 
 def _positions(spans: list[tuple[date, date]], group: str) -> dict[str | None, int]:
@@ -323,6 +332,37 @@ def _positions(spans: list[tuple[date, date]], group: str) -> dict[str | None, i
         (EPOCH + timedelta(days=start)).isoformat(): i
         for i, start in enumerate(periods.starts(firsts, group).tolist())
     }
+
+
+Window = tuple[date, date, Segment | None]
+"""A comparison segment: its dates and its filters."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``/stat/v1/data/comparison`` before JSON: both segments' tables and their rows side by
+    side (a row missing from one segment holds that segment's metrics over nothing)."""
+
+    a: Report
+    b: Report
+    rows: list[tuple[Key, list[Value], list[Value]]]
+
+
+def comparison(
+    data: ReportData,
+    metrics: Sequence[str],
+    dimensions: Sequence[Dimension],
+    a: Window,
+    b: Window,
+    currency: str = "RUB",
+) -> Comparison:
+    first = report(data, metrics, dimensions, *a, currency=currency)
+    second = report(data, metrics, dimensions, *b, currency=currency)
+    empty = [metric(name, currency)(Group(())) for name in metrics]
+    mine, theirs = dict(first.rows), dict(second.rows)
+    keys = sorted(mine | theirs, key=key_order)
+    rows = [(key, mine.get(key, empty), theirs.get(key, empty)) for key in keys]
+    return Comparison(first, second, rows)
 
 
 def order_sources(
@@ -358,6 +398,7 @@ __all__ = [
     "MAX_METRICS",
     "Attribution",
     "ByTime",
+    "Comparison",
     "Dimension",
     "Group",
     "Report",
@@ -365,6 +406,7 @@ __all__ = [
     "SourceRow",
     "breakdown",
     "bytime",
+    "comparison",
     "goal_reports",
     "metric",
     "order_metrics",

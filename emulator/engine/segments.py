@@ -18,7 +18,7 @@ up for every item. Each dimension admits the operators its page lists:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -69,6 +69,15 @@ def segment(text: str, dimension: Callable[[str], Dimension]) -> Segment:
         _check(condition, found)
         dimensions[condition.attribute] = found
     return Segment(text, node, dimensions)
+
+
+def combined(parts: Sequence[Segment]) -> Segment | None:
+    """Segments that must all hold (the comparison report's ``filters`` with ``filters_a``)."""
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    dimensions = {name: d for part in parts for name, d in part.dimensions.items()}
+    text = " AND ".join(f"({part.text})" for part in parts)
+    return Segment(text, Both(tuple(part.node for part in parts)), dimensions)
 
 
 def _check(condition: Condition, dimension: Dimension) -> None:
