@@ -23,6 +23,7 @@ from emulator.engine.uploads import Uploads, offline_uploading
 from emulator.engine.visitbook import VisitBook
 from emulator.engine.visits import IndexKind, visits_of
 from emulator.engine.work import Books
+from emulator.engine.yclids import YCLID
 from emulator.errors import ApiError
 from emulator.serialize import from_jsonable
 from emulator.store import Store
@@ -72,13 +73,26 @@ class ReadSide:
         return [from_jsonable(Uploading, r.meta) for r in rows]
 
     def offline_uploadings(
-        self, counter_id: int, limit: int = 10_000, offset: int = 0, calls: bool = False
+        self,
+        counter_id: int,
+        limit: int = 10_000,
+        offset: int = 0,
+        calls: bool = False,
+        upload_type: str | None = None,
     ) -> list[OfflineUploading]:
-        """``GET offline_conversions/uploadings`` (and ``calls_uploadings``), oldest first."""
+        """``GET offline_conversions/uploadings`` (and ``calls_uploadings``), oldest first.
+
+        ``upload_type`` (``BASIC``, ``CALLS``, ``CHATS``) lists the uploadings of that ``type``
+        whichever route took them (the ``type`` filter of
+        https://yandex.com.tr/dev/metrika/en/management/openapi/offline_conversions/findAll_1).
+        """
         self.counter(counter_id)
-        rows = self.store.read().uploadings.oldest(
-            counter_id, CALLS if calls else OFFLINE, limit, offset
-        )
+        store = self.store.read().uploadings
+        if upload_type is None:
+            rows = store.oldest(counter_id, CALLS if calls else OFFLINE, limit, offset)
+        else:
+            kind = params.offline_type(upload_type)
+            rows = store.oldest_of_type(counter_id, (OFFLINE, CALLS), kind, limit, offset)
         return [offline_uploading(r, self.now()) for r in rows]
 
     def offline_uploading(
@@ -89,16 +103,29 @@ class ReadSide:
             counter_id, CALLS if calls else OFFLINE, str(uploading_id), self.now()
         )
 
+    def yclid_uploadings(
+        self, counter_id: int, limit: int = 10_000, offset: int = 0
+    ) -> list[OfflineUploading]:
+        """``GET yclid_conversions/uploadings``, oldest first."""
+        self.counter(counter_id)
+        rows = self.store.read().uploadings.oldest(counter_id, YCLID, limit, offset)
+        return [offline_uploading(r, self.now()) for r in rows]
+
+    def yclid_uploading(self, counter_id: int, uploading_id: int) -> OfflineUploading:
+        self.counter(counter_id)
+        return self._uploads.offline_meta(counter_id, YCLID, str(uploading_id), self.now())
+
     def offline_rows(self, counter_id: int, uploading_id: int) -> list[dict[str, Any]]:
         """Each row of an offline uploading with its linked visit or the reason it has none."""
         counter = self.counter(counter_id)
         session = self.store.read()
-        family = session.uploadings.family_of(counter_id, str(uploading_id), (OFFLINE, CALLS))
+        families = (OFFLINE, CALLS, YCLID)
+        family = session.uploadings.family_of(counter_id, str(uploading_id), families)
         if family is None:
             raise ApiError(
                 "not_found", f"offline uploading {uploading_id} does not exist", "uploading_id"
             )
-        kind = UploadKind.OFFLINE_CONVERSIONS if family == OFFLINE else UploadKind.CALLS
+        kind = UploadKind.CALLS if family == CALLS else UploadKind.OFFLINE_CONVERSIONS
         return reads.offline_rows(self._reader(), counter, str(uploading_id), kind)
 
     # -- inspection -------------------------------------------------------------------------
