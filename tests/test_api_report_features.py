@@ -344,3 +344,24 @@ def test_comparison_of_two_segments(client):
     assert body["query"]["filters_b"] == f"{SOURCES}!='referral'"
     error = get(client, "/comparison", status=400, metrics="ym:s:visits", date1_b="soon")
     assert error["errors"][0]["location"] == "date1_b"
+
+
+def test_date_period_dimensions(client):
+    """``ym:s:datePeriod<group>`` (https://yandex.com/dev/metrika/en/stat/attributes/
+    visitsbehavior_/date_time.md): one row per calendar period, named by its first day (the
+    emulator's reading); ``<group>`` takes the ``group`` parameter."""
+    weekly = get(
+        client, metrics="ym:s:visits", dimensions="ym:s:datePeriodweek", sort="ym:s:datePeriodweek"
+    )
+    assert table(weekly) == {("2024-02-26",): [3.0], ("2024-03-04",): [2.0], ("2024-03-11",): [2.0]}
+    monthly = get(client, metrics="ym:s:visits", dimensions="ym:s:datePeriod<group>", group="month")
+    assert table(monthly) == {("2024-03-01",): [7.0]}
+    kept = get(
+        client,
+        metrics="ym:s:visits",
+        dimensions="ym:s:datePeriodweek",
+        filters="ym:s:datePeriodweek=='2024-03-04'",
+    )
+    assert table(kept) == {("2024-03-04",): [2.0]}
+    bad = get(client, status=400, metrics="ym:s:visits", dimensions="ym:s:datePeriodfortnight")
+    assert bad["errors"][0]["location"] == "dimensions"

@@ -138,6 +138,7 @@ def data(common: Shared, dates: Period, paging: Pages) -> dict[str, Any]:
         common.dimensions,
         date1=dates.date1,
         date2=dates.date2,
+        group=common.group,
         **common.options(),
     )
     order = paging.order(common)
@@ -254,6 +255,7 @@ def drilldown(
         shown,
         date1=dates.date1,
         date2=dates.date2,
+        group=common.group,
         **common.options(),
     )
     below = [(key, values) for key, values in report.rows if list(key[:level]) == parent]
@@ -295,6 +297,7 @@ def comparison(
         common.dimensions,
         a={"date1": date1_a, "date2": date2_a, "filters": filters_a},
         b={"date1": date1_b, "date2": date2_b, "filters": filters_b},
+        group=common.group,
         **common.options(),
     )
     order = paging.order(common)

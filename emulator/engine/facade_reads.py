@@ -231,17 +231,21 @@ class ReadSide:
         date2: str | date | None = None,
         filters: reportquery.Filters = None,
         currency: str | None = None,
+        group: str = "week",
     ) -> reports.Report:
         """A Reporting API query (``GET /stat/v1/data``) over one counter.
 
         Names are the API's (``ym:s:visits``, ``ym:s:cdpOrders*``, ``ym:s:goal<ID>reaches``,
         ``ym:s:goal<ID>revenue``; ``ym:s:date``, ``ym:s:<attribution>TrafficSource`` …); dates
         take ``today``, ``yesterday``, ``NdaysAgo`` or ``YYYY-MM-DD`` in the counter's zone and
-        default to the API's last seven days; ``filters`` as the API writes them
-        (https://yandex.ru/dev/metrika/en/stat/; :mod:`emulator.engine.reportquery`).
+        default to the API's last seven days; ``filters`` as the API writes them; ``group``
+        fills ``ym:s:datePeriod<group>`` (https://yandex.ru/dev/metrika/en/stat/;
+        :mod:`emulator.engine.reportquery`).
         """
         counter = self.counter(counter_id)
-        q = self._query(counter, metrics, dimensions, attribution, date1, date2, filters, currency)
+        q = self._query(
+            counter, metrics, dimensions, attribution, date1, date2, filters, currency, group=group
+        )
         return reports.report(
             self._report_data(counter),
             q.metrics,
