@@ -186,6 +186,7 @@ class VisitTable:
         index = self.index(IndexKind.CLIENT_ID)
         if index is None:
             return np.zeros(0, np.int64)
+
         def make() -> np.ndarray:
             # The index holds every visit id once: its visitor order, ranked among the ids.
             order = by_key(index.rows.view(np.uint64))[0]
