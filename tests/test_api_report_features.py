@@ -8,68 +8,36 @@ import json
 
 import pytest
 
-from emulator import Emulator
-from emulator.api import inprocess_client
+from tests.report_support import report_client, visit
 
 COUNTER = 4417
 TOKEN = "features-token"
 VISITS = [
-    {
-        "visit_id": 1,
-        "client_id": 1,
-        "start_time": "2024-03-01T10:00:00+03:00",
-        "traffic_source": "ad",
-        "source_detail": "Yandex Direct",
-        "utm_source": "yandex",
-        "utm_medium": "cpc",
-        "utm_campaign": "spring",
-    },
-    {
-        "visit_id": 2,
-        "client_id": 1,
-        "start_time": "2024-03-03T10:00:00+03:00",
-        "traffic_source": "direct",
-    },
-    {
-        "visit_id": 3,
-        "client_id": 2,
-        "start_time": "2024-03-03T11:00:00+03:00",
-        "traffic_source": "organic",
-        "source_detail": "Yandex",
-    },
-    {
-        "visit_id": 4,
-        "client_id": 3,
-        "start_time": "2024-03-04T09:00:00+03:00",
-        "traffic_source": "organic",
-        "source_detail": "Google",
-    },
-    {
-        "visit_id": 5,
-        "client_id": 4,
-        "start_time": "2024-03-10T12:00:00+03:00",
-        "traffic_source": "social",
-        "source_detail": "vk.com",
-        "utm_source": "vk",
-        "utm_medium": "social",
-    },
-    {
-        "visit_id": 6,
-        "client_id": 5,
-        "start_time": "2024-03-11T12:00:00+03:00",
-        "traffic_source": "referral",
-        "source_detail": "Otzovik.com",
-    },
-    {
-        "visit_id": 7,
-        "client_id": 6,
-        "start_time": "2024-03-12T12:00:00+03:00",
-        "traffic_source": "ad",
-        "source_detail": "Google Ads",
-        "utm_source": "google",
-        "utm_medium": "cpc",
-        "utm_campaign": "brand's",
-    },
+    visit(
+        1,
+        1,
+        "2024-03-01T10:00",
+        "ad",
+        source_detail="Yandex Direct",
+        utm_source="yandex",
+        utm_medium="cpc",
+        utm_campaign="spring",
+    ),
+    visit(2, 1, "2024-03-03T10:00", "direct"),
+    visit(3, 2, "2024-03-03T11:00", "organic", source_detail="Yandex"),
+    visit(4, 3, "2024-03-04T09:00", "organic", source_detail="Google"),
+    visit(5, 4, "2024-03-10T12:00", "social", source_detail="vk.com", utm_source="vk"),
+    visit(6, 5, "2024-03-11T12:00", "referral", source_detail="Otzovik.com"),
+    visit(
+        7,
+        6,
+        "2024-03-12T12:00",
+        "ad",
+        source_detail="Google Ads",
+        utm_source="google",
+        utm_medium="cpc",
+        utm_campaign="brand's",
+    ),
 ]
 ORDERS = (
     "id,create_date_time,client_ids,order_status,revenue,cost,currency\n"
@@ -87,20 +55,9 @@ MARCH = {"date1": "2024-03-01", "date2": "2024-03-14"}
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    emu = Emulator(tmp_path_factory.mktemp("features") / "state.sqlite3")
-    with inprocess_client(emu, TOKEN) as http:
-        setup = {"tokens": {TOKEN: ["metrika:read", "metrika:write"]}}
-        http.put(f"/_emulator/counters/{COUNTER}", json=setup).raise_for_status()
-        http.post("/_emulator/clock", json={"now": "2024-03-15T12:00:00+03:00"})
-        loaded = http.post(f"/_emulator/counters/{COUNTER}/visits", json={"visits": VISITS})
-        assert loaded.json() == {"loaded": len(VISITS)}
-        uploaded = http.post(
-            f"/cdp/api/v1/counter/{COUNTER}/data/simple_orders?merge_mode=SAVE",
-            files={"file": ORDERS.encode()},
-        )
-        assert uploaded.status_code == 200, uploaded.text
+    db = tmp_path_factory.mktemp("features") / "state.sqlite3"
+    with report_client(db, COUNTER, TOKEN, VISITS, ORDERS, "2024-03-15T12:00:00+03:00") as http:
         yield http
-    emu.close()
 
 
 def get(client, path: str = "", status: int = 200, **params) -> dict:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import Emulator
-from emulator.api import inprocess_client
+from tests.report_support import report_client
 
 COUNTER = 2215573
 TOKEN = "report-token"
@@ -44,24 +43,11 @@ ORDERS = (
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    emu = Emulator(tmp_path_factory.mktemp("reports") / "state.sqlite3")
-    with inprocess_client(emu, TOKEN) as http:
-        setup = {
-            "tokens": {TOKEN: ["metrika:read", "metrika:write"]},
-            "goals": [{"id": 7, "name": "Lead", "identifier": "lead"}],
-        }
-        http.put(f"/_emulator/counters/{COUNTER}", json=setup)
-        http.post("/_emulator/clock", json={"now": "2024-03-05T12:00:00+03:00"})
-        assert http.post(
-            f"/_emulator/counters/{COUNTER}/visits", json={"visits": VISITS}
-        ).is_success
-        uploaded = http.post(
-            f"/cdp/api/v1/counter/{COUNTER}/data/simple_orders?merge_mode=SAVE",
-            files={"file": ORDERS.encode()},
-        )
-        assert uploaded.status_code == 200, uploaded.text
+    db = tmp_path_factory.mktemp("reports") / "state.sqlite3"
+    goals = [{"id": 7, "name": "Lead", "identifier": "lead"}]
+    now = "2024-03-05T12:00:00+03:00"
+    with report_client(db, COUNTER, TOKEN, VISITS, ORDERS, now, goals) as http:
         yield http
-    emu.close()
 
 
 def report(client, **params) -> dict:
