@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from emulator.domain import OfflineUploading, Uploading, UploadKind, Visit
-from emulator.engine import params, periods, reads, reportquery, reports
+from emulator.engine import params, periods, reads, reportquery, reports, reportviews
 from emulator.engine.accept import CALLS, CRM, OFFLINE
 from emulator.engine.config import CounterConfig
 from emulator.engine.reads import OrderView
@@ -264,7 +264,7 @@ class ReadSide:
         group: str = "week",
         pick: Callable[[reports.Report], Sequence[tuple]] | None = None,
         **options: Any,
-    ) -> reports.ByTime:
+    ) -> reportviews.ByTime:
         """``GET /stat/v1/data/bytime``: metrics per ``group`` interval (``all``, ``auto``,
         ``day``, ``week``, ``month``, ``quarter``, ``year``) for the rows ``pick`` chooses
         from the whole-period table (default: every row); ``options`` are :meth:`report`'s
@@ -275,7 +275,7 @@ class ReadSide:
             calendar = periods.effective(group, q.date1, q.date2)
         except ValueError as exc:
             raise ApiError("invalid_parameter", str(exc), "group") from None
-        return reports.bytime(
+        return reportviews.bytime(
             self._report_data(counter),
             q.metrics,
             q.dimensions,
@@ -295,7 +295,7 @@ class ReadSide:
         a: Mapping[str, Any] | None = None,
         b: Mapping[str, Any] | None = None,
         **options: Any,
-    ) -> reports.Comparison:
+    ) -> reportviews.Comparison:
         """``GET /stat/v1/data/comparison``: the same table over two segments, each with its
         own ``date1``, ``date2`` and ``filters`` (``a``, ``b``), both within ``options``'
         ``filters``; ``options`` are otherwise :meth:`report`'s."""
@@ -321,6 +321,6 @@ class ReadSide:
                 message = exc.message.replace(exc.location, where, 1)
                 raise ApiError(exc.error_type, message, where) from None
             windows.append((q.date1, q.date2, q.segment))
-        return reports.comparison(
+        return reportviews.comparison(
             self._report_data(counter), q.metrics, q.dimensions, *windows, currency=q.currency
         )

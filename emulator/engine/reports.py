@@ -13,9 +13,9 @@ picks (:mod:`.attribution`), and kept or dropped by the query's ``filters``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,6 @@ from emulator.engine.reportnames import (
     DIMENSIONS,
     MAX_DIMENSIONS,
     MAX_METRICS,
-    PERIOD,
     STATUS_TYPES,
     Dimension,
     Group,
@@ -232,7 +231,7 @@ class Report:
     currency: str = "RUB"
 
 
-def _whole(groups: Sequence[Group]) -> Group:
+def whole(groups: Sequence[Group]) -> Group:
     whole = Group(())
     for g in groups:
         whole.absorb(g)
@@ -251,118 +250,17 @@ def report(
     """Metrics per group of ``dimensions`` and over everything, visits and orders in range."""
     compute = [metric(name, currency) for name in metrics]
     groups = breakdown(data, dimensions, date1, date2, segment)
-    whole = _whole(groups)
+    everything = whole(groups)
     return Report(
         tuple(dimensions),
         tuple(metrics),
         date1,
         date2,
         [(g.key, [f(g) for f in compute]) for g in groups],
-        [f(whole) for f in compute],
-        whole.visits,
+        [f(everything) for f in compute],
+        everything.visits,
         currency,
     )
-
-
-@dataclass(frozen=True)
-class ByTime:
-    """``/stat/v1/data/bytime`` before JSON: per chosen row, each metric per time interval."""
-
-    report: Report
-    """The rows' totals over the whole period (every row, for sorting and ``total_rows``)."""
-    group: str
-    intervals: list[tuple[date, date]]
-    rows: list[tuple[Key, list[list[Value]]]]
-    totals: list[list[Value]]
-
-
-def bytime(
-    data: ReportData,
-    metrics: Sequence[str],
-    dimensions: Sequence[Dimension],
-    date1: date,
-    date2: date,
-    group: str,
-    pick: Callable[[Report], Sequence[Key]],
-    segment: Segment | None = None,
-    currency: str = "RUB",
-) -> ByTime:
-    """Metrics per time interval of ``group`` (a calendar period or ``all``) for the rows
-    ``pick`` chooses from the whole-period table (the API's ``top_keys`` or ``row_ids``). A
-    picked key shorter than the dimensions stands for every row it begins (the docs' example
-    ``row_ids=[["direct"],["organic","organic.yandex"]]``)."""
-    compute = [metric(name, currency) for name in metrics]
-    spans = periods.intervals(date1, date2, group)
-    timed = [*dimensions] if group == "all" else [*dimensions, Dimension(PERIOD, group=group)]
-    groups = breakdown(data, timed, date1, date2, segment)
-    position = {} if group == "all" else _positions(spans, group)
-    cells: dict[Key, list[Group]] = {}
-    for g in groups:
-        key = g.key if group == "all" else g.key[:-1]
-        row = cells.setdefault(key, [Group(key) for _ in spans])
-        row[position[g.key[-1]] if position else 0].absorb(g)
-    whole_rows = [(key, _whole(row)) for key, row in cells.items()]
-    table = Report(
-        tuple(dimensions),
-        tuple(metrics),
-        date1,
-        date2,
-        [(key, [f(g) for f in compute]) for key, g in whole_rows],
-        [f(_whole([g for _, g in whole_rows])) for f in compute],
-        sum(g.visits for _, g in whole_rows),
-        currency,
-    )
-    by_interval = [_whole([row[i] for row in cells.values()]) for i in range(len(spans))]
-    chosen = []
-    for picked in pick(table):
-        prefix = tuple(picked)
-        merged = [Group(prefix) for _ in spans]
-        for key, row in cells.items():
-            if key[: len(prefix)] == prefix:
-                for cell, part in zip(merged, row, strict=True):
-                    cell.absorb(part)
-        chosen.append((prefix, [[f(cell) for cell in merged] for f in compute]))
-    return ByTime(table, group, spans, chosen, [[f(g) for g in by_interval] for f in compute])
-
-
-def _positions(spans: list[tuple[date, date]], group: str) -> dict[str | None, int]:
-    """Interval index of each calendar period start (as the period dimension writes it)."""
-    firsts = np.array([(start - EPOCH).days for start, _ in spans], np.int64)
-    return {
-        (EPOCH + timedelta(days=start)).isoformat(): i
-        for i, start in enumerate(periods.starts(firsts, group).tolist())
-    }
-
-
-Window = tuple[date, date, Segment | None]
-"""A comparison segment: its dates and its filters."""
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """``/stat/v1/data/comparison`` before JSON: both segments' tables and their rows side by
-    side (a row missing from one segment holds that segment's metrics over nothing)."""
-
-    a: Report
-    b: Report
-    rows: list[tuple[Key, list[Value], list[Value]]]
-
-
-def comparison(
-    data: ReportData,
-    metrics: Sequence[str],
-    dimensions: Sequence[Dimension],
-    a: Window,
-    b: Window,
-    currency: str = "RUB",
-) -> Comparison:
-    first = report(data, metrics, dimensions, *a, currency=currency)
-    second = report(data, metrics, dimensions, *b, currency=currency)
-    empty = [metric(name, currency)(Group(())) for name in metrics]
-    mine, theirs = dict(first.rows), dict(second.rows)
-    keys = sorted(mine | theirs, key=key_order)
-    rows = [(key, mine.get(key, empty), theirs.get(key, empty)) for key in keys]
-    return Comparison(first, second, rows)
 
 
 def order_sources(
@@ -397,16 +295,12 @@ __all__ = [
     "MAX_DIMENSIONS",
     "MAX_METRICS",
     "Attribution",
-    "ByTime",
-    "Comparison",
     "Dimension",
     "Group",
     "Report",
     "ReportData",
     "SourceRow",
     "breakdown",
-    "bytime",
-    "comparison",
     "goal_reports",
     "metric",
     "order_metrics",
