@@ -308,7 +308,7 @@ def main() -> None:
             "ids": COUNTER,
             "metrics": ",".join(
                 f"ym:s:{m}"
-                for m in ("visits", "cdpOrdersAllOrders", "cdpOrdersPayed", "cdpOrdersRevenue")
+                for m in ("visits", "cdpOrdersAllOrders", "cdpOrdersPayed", "cdpOrdersRUBRevenue")
             ),
             "dimensions": "ym:s:lastsignTrafficSource",
             "date1": "2024-05-01",

@@ -21,8 +21,8 @@ METRICS = ",".join(
         "ym:s:cdpOrdersPayed",
         "ym:s:cdpOrdersCancelled",
         "ym:s:cdpOrdersSpam",
-        "ym:s:cdpOrdersRevenue",
-        "ym:s:cdpOrdersProfit",
+        "ym:s:cdpOrders<currency>Revenue",
+        "ym:s:cdpOrders<currency>Profit",
     ]
 )
 

@@ -96,8 +96,8 @@ def test_visits_contacts_orders_clock_statuses_decisions_and_report(metrica_emul
         "/stat/v1/data",
         params={
             "ids": api.counter_id,
-            "metrics": "ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrdersRevenue,"
-            "ym:s:goal501reaches",
+            "metrics": "ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,"
+            "ym:s:cdpOrders<currency>Revenue,ym:s:goal501reaches",
             "dimensions": "ym:s:lastsignTrafficSource,ym:s:lastsignUTMCampaign",
             "date1": "2024-03-25",
             "date2": "today",

@@ -31,6 +31,7 @@ from emulator.engine import catalog, params, sources
 from emulator.engine.accept import CALLS, OFFLINE
 from emulator.engine.config import JS_GOAL, CounterConfig, Goal
 from emulator.engine.counters import load_counter, new_goal, save_counter
+from emulator.engine.facade_manage import DELETED_GOAL, ManageSide
 from emulator.engine.facade_reads import ReadSide
 from emulator.engine.ledger import ORDER
 from emulator.engine.link import contacts_first_key
@@ -48,7 +49,7 @@ from emulator.store import Store
 from emulator.store.tables import CONTACT_ROW, ORDER_ROW
 
 
-class Emulator(ReadSide):
+class Emulator(ReadSide, ManageSide):
     """The reference engine over a :class:`~emulator.store.Store` and a clock."""
 
     def __init__(self, db: str | Path = ":memory:", clock: Clock | None = None) -> None:
@@ -143,7 +144,7 @@ class Emulator(ReadSide):
             return new_goal(session, counter_id, name, identifier, JS_GOAL)
 
     def goals(self, counter_id: int) -> list[Goal]:
-        return list(self.counter(counter_id).goals)
+        return [g for g in self.counter(counter_id).goals if g.type != DELETED_GOAL]
 
     # -- visits -----------------------------------------------------------------------------
     def visit_table(self, counter_id: int) -> VisitTable:

@@ -22,7 +22,7 @@ from emulator.domain import (
     UploadKind,
 )
 from emulator.engine import accept
-from emulator.engine.accept import CALLS, CRM, OFFLINE, Parsed, PendingUpload
+from emulator.engine.accept import CALLS, CRM, Parsed, PendingUpload
 from emulator.engine.cap import cap_errors
 from emulator.engine.catalog import statuses as load_statuses
 from emulator.engine.config import CounterConfig, Goal
@@ -115,7 +115,7 @@ class Uploads:
     ) -> OfflineUploading:
         """Offline conversions and calls: rows with errors are left out; a file-level problem
         or a file without valid rows is refused."""
-        kind = UploadKind.OFFLINE_CONVERSIONS if family == OFFLINE else UploadKind.CALLS
+        kind = UploadKind.CALLS if family == CALLS else UploadKind.OFFLINE_CONVERSIONS
         id_types: Counter[str] = Counter()
         static = 0
         with self.store.write() as session:
@@ -242,7 +242,7 @@ class Uploads:
             if family == CRM:
                 process_crm(work, pending)
             else:
-                if family == OFFLINE:
+                if family != CALLS:  # offline conversions and yclid conversions
                     targets = {
                         t
                         for part in accept.iter_parts(session, pending)

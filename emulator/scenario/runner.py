@@ -31,8 +31,8 @@ ORDER_KINDS = frozenset({"orders", "simple_orders"})
 SOURCE_METRICS = (
     "ym:s:cdpOrdersAllOrders",
     "ym:s:cdpOrdersPayed",
-    "ym:s:cdpOrdersRevenue",
-    "ym:s:cdpOrdersProfit",
+    "ym:s:cdpOrders<currency>Revenue",
+    "ym:s:cdpOrders<currency>Profit",
 )
 VIA = ("inprocess", "http")
 ATTRIBUTION = "lastsign"
@@ -277,8 +277,8 @@ def _sources(
                 "source": dimension.get("id") or dimension.get("name"),
                 "orders": values["ym:s:cdpOrdersAllOrders"] or 0,
                 "paid": values["ym:s:cdpOrdersPayed"] or 0,
-                "revenue": values["ym:s:cdpOrdersRevenue"] or 0,
-                "profit": values["ym:s:cdpOrdersProfit"] or 0,
+                "revenue": values["ym:s:cdpOrders<currency>Revenue"] or 0,
+                "profit": values["ym:s:cdpOrders<currency>Profit"] or 0,
             }
         )
     return rows
