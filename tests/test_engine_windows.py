@@ -200,6 +200,30 @@ def test_an_upload_over_the_customer_order_limit_fails_and_names_the_customer(tm
     assert emu.order_ids(COUNTER) == ["o0", "o1"]
 
 
+@pytest.mark.parametrize("restart", [False, True])
+def test_the_cap_counts_orders_that_moved_to_another_customer(tmp_path, restart):
+    """The cap counts a customer's current orders: an update naming another customer moves
+    the order, and the count follows it, whether kept in memory or rebuilt after a restart."""
+    from emulator import ApiError
+
+    emu = _linked_setup(tmp_path, rules=RuleSet(orders_per_customer_limit=2))
+    at = msk(2024, 3, 1, 10)
+    first = [order("a", at, "PAID", "c1"), order("b", at, "PAID", "c1")]
+    emu.upload_records(COUNTER, UploadKind.ORDERS, first, "SAVE")
+    with pytest.raises(ApiError):
+        emu.upload_records(COUNTER, UploadKind.ORDERS, [order("c", at, "PAID", "c1")], "SAVE")
+    emu.upload_records(COUNTER, UploadKind.ORDERS, [order("b", at, "PAID", "c2")], "SAVE")
+    if restart:
+        emu.close()
+        emu = make_emulator(tmp_path, rules=RuleSet(orders_per_customer_limit=2), now=emu.now())
+    emu.upload_records(COUNTER, UploadKind.ORDERS, [order("c", at, "PAID", "c1")], "SAVE")
+    with pytest.raises(ApiError) as error:
+        emu.upload_records(COUNTER, UploadKind.ORDERS, [order("d", at, "PAID", "c2")], "SAVE")
+        emu.upload_records(COUNTER, UploadKind.ORDERS, [order("e", at, "PAID", "c2")], "SAVE")
+    assert "'c2'" in error.value.items[0].message
+    assert emu.order_ids(COUNTER) == ["a", "b", "c", "d"]
+
+
 def test_customer_order_limit_refuses_further_rows_under_the_01_rule(tmp_path):
     rules = RuleSet(orders_per_customer_limit=2, customer_cap=CustomerCap.REFUSE_ROWS)
     emu = _linked_setup(tmp_path, rules=rules)

@@ -157,10 +157,34 @@ def merge_lists(
     both = np.flatnonzero(present(before) & present(sent))
     if not len(both):
         return result
+    if unite is union_items and not pa.types.is_struct(before.type.value_type):
+        return scatter(result, both, _union_scalars(take(before, both), take(sent, both)))
     old = take(before, both).to_pylist()
     new = take(sent, both).to_pylist()
     united = pa.array([unite(o, n) for o, n in zip(old, new, strict=True)], before.type)
     return scatter(result, both, united)
+
+
+def _union_scalars(before: pa.Array, sent: pa.Array) -> pa.Array:
+    """:func:`union_items` of lists of plain values, row by row, as array operations: each
+    row's stored items, then its sent items that are not among them."""
+    stored_rows, stored_items = _flat(before)
+    sent_rows, sent_items = _flat(sent)
+    pairs = pa.table({"row": stored_rows, "item": stored_items})
+    asked = pa.table({"row": sent_rows, "item": sent_items, "at": np.arange(len(sent_rows))})
+    kept = asked.join(pairs, ["row", "item"], join_type="left anti", use_threads=False)
+    kept_at = np.sort(np.asarray(kept.column("at")))
+    rows = np.concatenate([stored_rows, sent_rows[kept_at]])
+    items = pa.concat_arrays([stored_items, sent_items.take(indices(kept_at))])
+    order = np.argsort(rows, kind="stable")
+    offsets = np.zeros(len(before) + 1, np.int32)
+    np.cumsum(np.bincount(rows, minlength=len(before)), out=offsets[1:])
+    return pa.ListArray.from_arrays(offsets, items.take(indices(order))).cast(before.type)
+
+
+def _flat(lists: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    lists = combined(lists)
+    return np.asarray(pc.list_parent_indices(lists), np.int64), combined(pc.list_flatten(lists))
 
 
 def union_items(before: list[Any], sent: list[Any]) -> list[Any]:

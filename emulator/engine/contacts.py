@@ -111,14 +111,20 @@ def relink(work: Work, customers: list[str]) -> None:
     """Link the unlinked orders of ``customers`` now that their contacts arrived."""
     if not work.rules.relink_on_contact_upload or not customers:
         return
-    every = work.scan(work.books.orders, [])
-    wanted = pc.and_(
-        pc.is_in(every.column("customer_key"), pa.array(customers, pa.string())),
-        pc.is_null(every.column("linked_visit_id")),
-    )
-    pending = every.filter(wanted)
+    names = pa.array(customers, pa.string())
+    found = [
+        part.filter(
+            pc.and_(
+                pc.is_in(part.column("customer_key"), value_set=names),
+                pc.is_null(part.column("linked_visit_id")),
+            )
+        )
+        for part in work.stream(work.books.orders)
+    ]
+    pending = pa.concat_tables([work.books.orders.schema.empty_table(), *found])
     if not len(pending):
         return
+    pending = pending.sort_by("order_key").combine_chunks()
     positions = np.arange(len(pending))
     statuses = StatusBook(work.mapping, work.counter.js_goal_identifiers)
     work.orders.append(fire(work, link_orders(work, pending, positions), statuses, positions))

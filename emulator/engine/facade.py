@@ -58,7 +58,7 @@ class Emulator(ReadSide, ManageSide):
         self.clock = clock or VirtualClock(datetime.fromisoformat(saved) if saved else None)
         self._visits = VisitBook(self.store)
         self._books = Books(
-            Records(self.store, "orders", ORDER_ROW, "order_key"),
+            Records(self.store, "orders", ORDER_ROW, "order_key", counted="customer_key"),
             Records(self.store, "contacts", CONTACT_ROW, "uniq_id"),
         )
         self._uploads = Uploads(self.store, self._visits, self._books)

@@ -12,6 +12,7 @@ The identifiers are the customer's (its contact) and, for a simple order, the ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,13 +22,13 @@ import pyarrow.compute as pc
 from emulator import matching
 from emulator.decisions import DecisionCode
 from emulator.engine.arrays import combined, indices, numbers, present, scatter, take, texts
-from emulator.engine.keys import contact_hash_keys, md5_key
+from emulator.engine.keys import hex_keys, plain_keys
 from emulator.engine.ledger import ORDER
 from emulator.engine.visits import IndexKind, VisitTable
 from emulator.engine.work import Work
+from emulator.identity import normalize_email, normalize_phone
 
 NO_BOUND = np.iinfo(np.int64).min
-HASH_FIELDS = (("emails_md5", "email MD5"), ("phones_md5", "phone MD5"))
 
 
 def link_direct(
@@ -127,21 +128,38 @@ class _Identities:
         keep = first_pairs(group, key)
         return group[keep], key[keep]
 
-    def hashes(self, order: int, normalize: bool) -> list[tuple[int, str]]:
-        """Keys with labels of the phones and e-mails (plain or MD5) of one order."""
-        found: list[tuple[int, str]] = []
-        for table, where in self.sources:
-            row = int(where[order])
-            if row < 0:
-                continue
-            values = {
-                name: table.column(name)[row].as_py() or []
-                for name in ("emails", "phones", "emails_md5", "phones_md5")
-            }
-            found += contact_hash_keys(values["emails"], values["phones"], normalize)
-            for name, label in HASH_FIELDS:
-                found += [(md5_key(d.lower()), f"{label} {d}") for d in values[name]]
-        return found
+    def hash_pairs(
+        self, orders: np.ndarray, normalize: bool
+    ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """``(order, key, label)`` of the phones and e-mails (plain or MD5) of ``orders``:
+        per order its contact's before its own, e-mails before phones, plain before MD5."""
+        groups, ranks, keys, labels = [], [], [], []
+        for source, (table, where) in enumerate(self.sources):
+            rows = orders[where[orders] >= 0]
+            for field, (name, label, clean) in enumerate(_HASHED):
+                parents, place, items = _exploded(take(table.column(name), where[rows]))
+                if clean is None:
+                    found, usable = hex_keys(items), np.ones(len(items), bool)
+                else:
+                    found, usable = plain_keys(items, clean, normalize)
+                groups.append(rows[parents][usable])
+                ranks.append(place[usable] + (source * len(_HASHED) + field) * 1_000_000)
+                keys.append(found[usable])
+                labels.append(texts(f"{label} ", items.filter(pa.array(usable))))
+        group, rank = np.concatenate(groups), np.concatenate(ranks)
+        order = np.lexsort((rank, group))
+        label = pa.concat_arrays([combined(a) for a in labels]).take(indices(order))
+        return group[order], np.concatenate(keys)[order], label
+
+
+_HASHED: tuple[tuple[str, str, Callable[[str], str] | None], ...] = (
+    ("emails", "email", normalize_email),
+    ("phones", "phone", normalize_phone),
+    ("emails_md5", "email MD5", None),
+    ("phones_md5", "phone MD5", None),
+)
+"""Where an order's hashed identifiers are, how each is labelled in decisions, and how a
+plain value is normalised (None: already an MD5)."""
 
 
 def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table:
@@ -159,7 +177,7 @@ def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table
         DecisionCode.NOT_LINKED_UNKNOWN_STATUS,
         s1=take(orders.column("status_id"), unknown),
     )
-    candidates = np.setdiff1d(candidates, unknown)
+    candidates = candidates[present(take(orders.column("status_type"), candidates))]
     created = numbers(orders.column("create_date_time"))
     age = work.now - created
     old = candidates[age[candidates] > rules.order_age_limit_seconds]
@@ -171,7 +189,7 @@ def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table
         n1=age[old],
         n2=rules.order_age_limit_days,
     )
-    candidates = np.setdiff1d(candidates, old)
+    candidates = candidates[age[candidates] <= rules.order_age_limit_seconds]
     if not len(candidates):
         return orders
     return _link(work, orders, positions, candidates, created)
@@ -218,21 +236,13 @@ def _find(
         found.record(g, visit, texts("ClientID ", pa.array(key[open_][q], pa.uint64())))
     has_ids = np.zeros(n, bool)
     has_ids[group] = True
-    hash_orders: list[int] = []
-    hash_keys: list[int] = []
-    hash_labels: list[str] = []
     if rules.advanced_matching:
-        for order in orders[found.visit[orders] < 0].tolist():
-            for digest, label in ids.hashes(order, rules.normalize_identifiers):
-                has_ids[order] = True
-                hash_orders.append(order)
-                hash_keys.append(digest)
-                hash_labels.append(label)
-    if hash_orders:
-        hg = np.array(hash_orders, np.int64)
-        hk = np.array(hash_keys, np.uint64)
-        g, visit, q = link_through_visitor(visits, IndexKind.MD5, hg, hk, times[hg], bounds[hg])
-        found.record(g, visit, pa.array(hash_labels, pa.string()).take(indices(q)))
+        open_orders = orders[found.visit[orders] < 0]
+        hg, hk, labels = ids.hash_pairs(open_orders, rules.normalize_identifiers)
+        has_ids[hg] = True
+        if len(hg):
+            g, visit, q = link_through_visitor(visits, IndexKind.MD5, hg, hk, times[hg], bounds[hg])
+            found.record(g, visit, labels.take(indices(q)))
     return found, has_ids
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from emulator.engine.arrays import combined, indices
+from emulator.engine.tally import Tally
 from emulator.formats.hashing import hash_strings
 from emulator.store import Session, Store
 
-CACHED_CHUNKS = 16
+CACHE_BYTES = 64 << 20
+"""Recently used chunks kept decoded, up to this many bytes (a chunk holds one flush of an
+upload, from a few rows to a hundred thousand)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,16 @@ class KeyIndex:
 
     def __len__(self) -> int:
         return len(self.hashes)
+
+    def by_chunk(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(chunk, rows of its current versions)`` for every chunk still holding one."""
+        if not len(self.chunks):
+            return
+        order = np.argsort(self.chunks, kind="stable")
+        chunks = self.chunks[order]
+        starts = np.flatnonzero(np.r_[True, chunks[1:] != chunks[:-1]])
+        for start, stop in zip(starts, [*starts[1:], len(chunks)], strict=True):
+            yield int(chunks[start]), np.sort(self.rows[order[start:stop]])
 
     def find(self, keys: pa.Array) -> np.ndarray:
         """The entry of each key, or -1."""
@@ -108,13 +121,19 @@ class KeyIndex:
 class Records:
     """The orders or the contacts of every counter: versions in chunks, indexes in memory."""
 
-    def __init__(self, store: Store, kind: str, schema: pa.Schema, key: str) -> None:
+    def __init__(
+        self, store: Store, kind: str, schema: pa.Schema, key: str, counted: str | None = None
+    ) -> None:
         self.store = store
         self.kind = kind
         self.schema = schema
         self.key = key
+        self.counted = counted
+        """A column whose values' records are tallied (orders per customer)."""
         self._indexes: dict[int, KeyIndex] = {}
+        self._tallies: dict[int, Tally] = {}
         self._chunks: OrderedDict[tuple[int, int], pa.Table] = OrderedDict()
+        self._cached_bytes = 0
         self._lock = threading.Lock()
 
     def index(self, counter_id: int) -> KeyIndex:
@@ -126,18 +145,42 @@ class Records:
             self._indexes[counter_id] = index
         return index
 
-    def install(self, counter_id: int, index: KeyIndex) -> None:
+    def install(self, counter_id: int, index: KeyIndex, moved: Tally | None = None) -> None:
+        """Readers now see ``index``; ``moved`` is what the upload changed in the tally."""
         self._indexes[counter_id] = index
+        with self._lock:
+            tally = self._tallies.get(counter_id)
+            if tally is not None and moved is not None:
+                self._tallies[counter_id] = tally.plus(moved)
+
+    def tally(self, session: Session, counter_id: int) -> Tally:
+        """Committed records per value of the counted column (built once, by chunks)."""
+        with self._lock:
+            found = self._tallies.get(counter_id)
+        if found is not None:
+            return found
+        assert self.counted is not None
+        index = self.index(counter_id)
+        tally = Tally.of(
+            hash_strings(combined(part.column(self.counted)))
+            for part in self.stream(session, counter_id, index, [self.counted])
+        )
+        with self._lock:
+            self._tallies[counter_id] = tally
+        return tally
 
     def forget(self, counter_id: int | None = None) -> None:
         with self._lock:
             if counter_id is None:
                 self._indexes.clear()
+                self._tallies.clear()
                 self._chunks.clear()
+                self._cached_bytes = 0
             else:
                 self._indexes.pop(counter_id, None)
+                self._tallies.pop(counter_id, None)
                 for cached in [k for k in self._chunks if k[0] == counter_id]:
-                    del self._chunks[cached]
+                    self._cached_bytes -= self._chunks.pop(cached).nbytes
 
     def chunk(self, session: Session, counter_id: int, seq: int) -> pa.Table:
         with self._lock:
@@ -146,11 +189,17 @@ class Records:
                 self._chunks.move_to_end((counter_id, seq))
                 return found
         table = session.records.chunk(counter_id, self.kind, seq)
+        if not self.store.db.writing:  # inside a write it may be uncommitted: never shared
+            self._cache(counter_id, seq, table)
+        return table
+
+    def _cache(self, counter_id: int, seq: int, table: pa.Table) -> None:
         with self._lock:
             self._chunks[(counter_id, seq)] = table
-            while len(self._chunks) > CACHED_CHUNKS:
-                self._chunks.popitem(last=False)
-        return table
+            self._cached_bytes += table.nbytes
+            while self._cached_bytes > CACHE_BYTES and len(self._chunks) > 1:
+                _, dropped = self._chunks.popitem(last=False)
+                self._cached_bytes -= dropped.nbytes
 
     def rows(
         self, session: Session, counter_id: int, index: KeyIndex, entries: np.ndarray
@@ -186,12 +235,18 @@ class Records:
         table = self.rows(session, counter_id, index, order)
         return table.select(list(columns)) if columns else table
 
+    def stream(
+        self, session: Session, counter_id: int, index: KeyIndex, columns: Sequence[str]
+    ) -> Iterator[pa.Table]:
+        """Every current version, a chunk at a time (memory bounded by a chunk)."""
+        for seq, rows in index.by_chunk():
+            table = session.records.chunk(counter_id, self.kind, seq).select(list(columns))
+            yield table.take(indices(rows))
+
     def write(self, session: Session, counter_id: int, index: KeyIndex, rows: pa.Table) -> KeyIndex:
         """Store new versions (one chunk) and return the index that points to them."""
         if not len(rows):
             return index
         rows = rows.select(self.schema.names).cast(self.schema).combine_chunks()
         seq = session.records.add(counter_id, self.kind, rows, self.key)
-        with self._lock:
-            self._chunks[(counter_id, seq)] = rows
         return index.replaced(rows.column(self.key), seq)

@@ -9,6 +9,7 @@ so a reader finds a subject's history without scanning the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,9 @@ from emulator.domain import MergeMode, OrderStatus
 from emulator.engine.config import CounterConfig
 from emulator.engine.ledger import Log
 from emulator.engine.records import KeyIndex, Records
+from emulator.engine.tally import Tally
 from emulator.engine.visits import VisitTable
+from emulator.formats.hashing import hash_strings
 from emulator.rules import RuleSet
 from emulator.store import Session
 
@@ -54,6 +57,10 @@ class Work:
     """Subjects this work decides about that have no row to name the entry."""
     indexes: dict[str, KeyIndex] = field(default_factory=dict)
     """This upload's copies of the key indexes (installed once it commits)."""
+    moves: dict[str, list[Tally]] = field(default_factory=dict)
+    """What this upload adds to (and takes from) each book's tally."""
+    watch: dict[str, int] = field(default_factory=dict)
+    """Customers who could pass the order cap in this upload, with their orders so far."""
 
     def index(self, book: Records) -> KeyIndex:
         if book.kind not in self.indexes:
@@ -64,14 +71,20 @@ class Work:
         """Current versions (including those this upload wrote) of the records with ``keys``."""
         return book.load(self.session, self.counter_id, self.index(book), keys)
 
-    def scan(self, book: Records, columns: list[str]) -> pa.Table:
-        return book.all(self.session, self.counter_id, self.index(book), columns)
+    def stream(self, book: Records) -> Iterator[pa.Table]:
+        """Current versions (including this upload's), a stored chunk at a time."""
+        return book.stream(self.session, self.counter_id, self.index(book), book.schema.names)
+
+    def count(self, book: Records, values: pa.Array, sign: int = 1) -> None:
+        """``values`` of the book's counted column gain (or, ``sign=-1``, lose) a record."""
+        self.moves.setdefault(book.kind, []).append(Tally.of([hash_strings(values)], sign))
 
     def install(self) -> None:
         """After the commit: readers now see this upload's versions."""
         for book in (self.books.orders, self.books.contacts):
             if book.kind in self.indexes:
-                book.install(self.counter_id, self.indexes[book.kind])
+                moved = Tally.total(self.moves.get(book.kind, []))
+                book.install(self.counter_id, self.indexes[book.kind], moved)
 
     @property
     def rules(self) -> RuleSet:
