@@ -71,7 +71,9 @@ def matrix(report: Report) -> list[str]:
         cells = (SYMBOLS[r.scenarios.get(name, SKIPPED)] for name in report.scenarios)
         lines.append(f"{r.mutant.name:<{width}}  " + " ".join(f"{c:>2}" for c in cells))
     for n, (scenario, by) in zip(numbers, report.scenario_kills().items(), strict=True):
-        lines.append(f"{n:>3} {scenario}: killed {len(by)}" + ("" if by else "  <- NONE"))
+        first = next((r for r in goal if r.mutant.name in by[:1]), None)
+        why = f" (first {first.mutant.name}: {first.details[scenario]})" if first else "  <- NONE"
+        lines.append(f"{n:>3} {scenario}: killed {len(by)}{why}")
     return lines
 
 
