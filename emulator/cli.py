@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from emulator import __version__
 
-COMMANDS = ("check", "serve", "simulate", "run", "batch")
+COMMANDS = ("check", "serve", "simulate", "run", "rules", "batch")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

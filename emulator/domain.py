@@ -68,7 +68,17 @@ class RowError:
     code: str = "invalid_value"
     severity: Severity = Severity.ERROR
 
-    def describe(self) -> str:
+    def location(self, json_key: str | None = None) -> str:
+        """``line 3, column id`` in a file; ``orders[2].id`` in a JSON body's ``orders``."""
+        if json_key is not None:
+            if not self.line:
+                return json_key if self.column in (None, json_key) else self.column
+            return f"{json_key}[{self.line - 1}]" + (f".{self.column}" if self.column else "")
+        return f"line {self.line}" + (f", column {self.column}" if self.column else "")
+
+    def describe(self, json_key: str | None = None) -> str:
+        if json_key is not None:
+            return f"{self.location(json_key)}: {self.message}"
         where = f"line {self.line}" if self.line else "file"
         if self.column:
             where += f", column {self.column!r}"

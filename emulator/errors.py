@@ -84,19 +84,18 @@ class ApiError(Exception):
         }
 
     @classmethod
-    def invalid_uploading(cls, errors: Iterable[RowError], total: int | None = None) -> ApiError:
-        """400 ``invalid_uploading`` listing the first row errors with line and column."""
+    def invalid_uploading(
+        cls, errors: Iterable[RowError], total: int | None = None, json_key: str | None = None
+    ) -> ApiError:
+        """400 ``invalid_uploading`` listing the first row errors where they are: line and
+        column in a file, or for a JSON body (``json_key``) the element and key as a path
+        such as ``orders[2].id``."""
         listed = list(errors)
         count = total if total is not None else len(listed)
         shown = listed[:MAX_REPORTED_ROW_ERRORS]
         items = [
-            ErrorItem(
-                "invalid_uploading",
-                row.message,
-                f"line {row.line}" + (f", column {row.column}" if row.column else ""),
-            )
-            for row in shown
+            ErrorItem("invalid_uploading", row.message, row.location(json_key)) for row in shown
         ]
-        first = shown[0].describe() if shown else "the file is not valid"
+        first = shown[0].describe(json_key) if shown else "the file is not valid"
         more = f" (and {count - 1} more)" if count > 1 else ""
         return cls("invalid_uploading", f"{first}{more}", items=items)

@@ -20,16 +20,68 @@ from decimal import Decimal
 from enum import StrEnum
 
 from emulator.domain import OrderGoal, OrderStatus, StatusType
-from emulator.rules import CancelledGoal, RuleSet
+from emulator.rules import CancelledGoal, CrmGoalType, GoalNames, Repeat, RuleSet, WhenCreated
 
 
 class CrmGoal(StrEnum):
     """The goals Metrica creates on a counter after its first successful CRM upload."""
 
-    ORDER_CREATED = "CRM: Order created"
-    ORDER_PAID = "CRM: Order paid"
-    ORDER_SPAM = "CRM: Order spam"
-    ORDER_CANCELLED = "CRM: Order cancelled"
+    ORDER_CREATED = "created"
+    ORDER_PAID = "paid"
+    ORDER_CANCELLED = "cancelled"
+    ORDER_SPAM = "spam"
+
+
+CRM_GOAL_NAMES: Mapping[GoalNames, Mapping[CrmGoal, str]] = {
+    GoalNames.EN: {
+        CrmGoal.ORDER_CREATED: "CRM: Order created",
+        CrmGoal.ORDER_PAID: "CRM: Order paid",
+        CrmGoal.ORDER_CANCELLED: "CRM: Order canceled",
+        CrmGoal.ORDER_SPAM: "CRM: Spam order",
+    },
+    GoalNames.RU: {
+        CrmGoal.ORDER_CREATED: "CRM: Заказ создан",
+        CrmGoal.ORDER_PAID: "CRM: Заказ оплачен",
+        CrmGoal.ORDER_CANCELLED: "CRM: Заказ отменен",
+        CrmGoal.ORDER_SPAM: "CRM: Спам заказ",
+    },
+    GoalNames.ES: {
+        CrmGoal.ORDER_CREATED: "CRM: Pedido creado",
+        CrmGoal.ORDER_PAID: "CRM: Pedido pagado",
+        CrmGoal.ORDER_CANCELLED: "CRM: Pedido cancelado",
+        CrmGoal.ORDER_SPAM: "CRM: Pedido spam",
+    },
+    GoalNames.EMULATOR_01: {
+        CrmGoal.ORDER_CREATED: "CRM: Order created",
+        CrmGoal.ORDER_PAID: "CRM: Order paid",
+        CrmGoal.ORDER_CANCELLED: "CRM: Order cancelled",
+        CrmGoal.ORDER_SPAM: "CRM: Order spam",
+    },
+}
+"""Names as each source writes them: the RU and EN maporderstatuses-about pages (EN spells
+"canceled"), the ES help text ("Pedido cancelado" is a translation: the ES list has no such
+goal), and this emulator's 0.1 names."""
+
+CDP_GOAL_TYPES: Mapping[CrmGoal, str] = {
+    CrmGoal.ORDER_CREATED: "cdp_order_in_progress",
+    CrmGoal.ORDER_PAID: "cdp_order_paid",
+    CrmGoal.ORDER_CANCELLED: "cdp_order_cancelled",
+    CrmGoal.ORDER_SPAM: "cdp_order_spam",
+}
+
+
+def crm_goal_name(goal: CrmGoal, rules: RuleSet) -> str:
+    return CRM_GOAL_NAMES[rules.goal_names][goal]
+
+
+def crm_goal_type(goal: CrmGoal, rules: RuleSet) -> str:
+    if rules.crm_goal_type is CrmGoalType.CDP:
+        return CDP_GOAL_TYPES[goal]
+    return rules.crm_goal_type.value
+
+
+def is_crm_goal_type(goal_type: str) -> bool:
+    return goal_type == CrmGoalType.EMULATOR_01.value or goal_type in CDP_GOAL_TYPES.values()
 
 
 STANDARD_STATUS_IDS: Mapping[str, StatusType] = {
@@ -48,11 +100,13 @@ DEFAULT_STATUS_ID = "PAID"
 
 @dataclass(frozen=True, slots=True)
 class ResolvedStatus:
-    """A status id with its type and the JS goals each fixation into it fires."""
+    """A status id with its type, the JS goals each fixation into it fires, and whether it
+    comes from the counter's status mapping."""
 
     status_id: str
     type: StatusType
     js_goals: tuple[str, ...] = ()
+    mapped: bool = False
 
 
 def resolve_status(
@@ -68,7 +122,7 @@ def resolve_status(
     mapped = mapping.get(status_id)
     if mapped is not None:
         extra = tuple(g for g in mapped.goal_action_ids if g not in own_goal)
-        return ResolvedStatus(status_id, mapped.type, own_goal + extra)
+        return ResolvedStatus(status_id, mapped.type, own_goal + extra, mapped=True)
     standard = STANDARD_STATUS_IDS.get(status_id)
     if standard is not None:
         return ResolvedStatus(status_id, standard, own_goal)
@@ -77,35 +131,49 @@ def resolve_status(
     return None
 
 
-def fixation_crm_goals(
-    status_type: StatusType, rules: RuleSet, order_created_fired: bool
-) -> list[CrmGoal]:
-    """CRM goals fired by one fixation into a status of ``status_type``.
+def _creates(status: ResolvedStatus, rules: RuleSet, reached: bool) -> bool:
+    """Whether a fixation into ``status`` reaches "CRM: Order created"."""
+    kind = status.type
+    if kind is StatusType.IN_PROGRESS:
+        when = WhenCreated.ALWAYS
+    elif kind is StatusType.PAID:
+        when = rules.paid_fires_order_created
+    elif kind is StatusType.OTHER:
+        when = rules.other_fires_order_created
+    elif kind is StatusType.CANCELLED and rules.cancelled_goal is CancelledGoal.ORDER_CREATED:
+        when = WhenCreated.ALWAYS
+    else:
+        return False
+    if when is WhenCreated.NEVER or (when is WhenCreated.UNMAPPED_ONLY and status.mapped):
+        return False
+    if when is WhenCreated.IF_NOT_REACHED or rules.order_created_repeat is Repeat.ONCE_PER_ORDER:
+        return not reached
+    return True
 
-    "CRM: Order created" fires once per order, at its first fixation of a type that creates it;
-    "CRM: Order paid" at every fixation into PAID; spam and cancelled per the rule options.
+
+def fixation_crm_goals(status: ResolvedStatus, rules: RuleSet, reached: bool) -> list[CrmGoal]:
+    """CRM goals one fixation into ``status`` reaches (``reached``: the order has reached
+    "CRM: Order created" before), in the order they are reached.
+
+    Sources and the options behind each choice: :mod:`emulator.rules`, :mod:`emulator.packs`.
+    "CRM: Order paid" is reached at every fixation into PAID.
     """
-    goals: list[CrmGoal] = []
-    creates = {StatusType.IN_PROGRESS, StatusType.PAID}
-    if rules.cancelled_goal is CancelledGoal.ORDER_CREATED:
-        creates.add(StatusType.CANCELLED)
-    if rules.other_fires_order_created:
-        creates.add(StatusType.OTHER)
-    if status_type in creates and not order_created_fired:
-        goals.append(CrmGoal.ORDER_CREATED)
-    if status_type is StatusType.PAID:
+    goals = [CrmGoal.ORDER_CREATED] if _creates(status, rules, reached) else []
+    if status.type is StatusType.PAID:
         goals.append(CrmGoal.ORDER_PAID)
-    if status_type is StatusType.SPAM and rules.spam_goal:
+    if status.type is StatusType.SPAM and rules.spam_goal:
         goals.append(CrmGoal.ORDER_SPAM)
-    cancelled_goal = rules.cancelled_goal is CancelledGoal.ORDER_CANCELLED
-    if status_type is StatusType.CANCELLED and cancelled_goal:
+    cancelled = rules.cancelled_goal is CancelledGoal.ORDER_CANCELLED
+    if status.type is StatusType.CANCELLED and cancelled:
         goals.append(CrmGoal.ORDER_CANCELLED)
     return goals
 
 
 def crm_goals_of(rules: RuleSet) -> list[CrmGoal]:
     """The CRM goals a counter gets under ``rules`` (created by the first CRM upload)."""
-    goals = [CrmGoal.ORDER_CREATED, CrmGoal.ORDER_PAID, CrmGoal.ORDER_SPAM]
+    goals = [CrmGoal.ORDER_CREATED, CrmGoal.ORDER_PAID]
+    if rules.spam_goal or rules.goal_names is GoalNames.EMULATOR_01:
+        goals.append(CrmGoal.ORDER_SPAM)
     if rules.cancelled_goal is CancelledGoal.ORDER_CANCELLED:
         goals.append(CrmGoal.ORDER_CANCELLED)
     return goals

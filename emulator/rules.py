@@ -1,14 +1,17 @@
 """The attribution rules as one value: windows, goal table, merge semantics, ambiguities.
 
 Every place where the public docs disagree (project spec §0.1) and the choice changes what the
-service decides is a named field here, with its default and the sources that back each side.
-A :class:`RuleSet` is immutable; counters carry one each, and ``RuleSet.from_mapping`` builds
-one from the JSON/TOML a user writes (unknown names are an error, never ignored).
+service decides is a named field here. A :class:`RuleSet` is immutable; counters carry one
+each. Its defaults are the current official pages read literally (the ``docs-current`` pack);
+:mod:`emulator.packs` names the other readings (older pages, the ES help text, this emulator's
+0.1 behaviour) with the source of every value, and ``RuleSet.from_mapping({"pack": ...})``
+builds a pack with overrides. Unknown names are an error, never ignored.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -62,13 +65,89 @@ class UnknownStatus(StrEnum):
 class CancelledGoal(StrEnum):
     """What a fixation into a CANCELLED-type status fires (ambiguity A2)."""
 
-    ORDER_CREATED = "order_created"
-    """The ES seed metrica-crm-upload-es.txt: cancelling completes "CRM: Order created"."""
-    NONE = "none"
-    """https://yandex.ru/dev/metrika/ru/data-import/maporderstatuses-about (one rendering):
-    no goals for CANCELLED."""
     ORDER_CANCELLED = "order_cancelled"
-    """The RU CRM overview (contacts.md): a separate goal "CRM: Order cancelled"."""
+    """https://yandex.ru/dev/metrika/ru/data-import/maporderstatuses-about (current .md):
+    "будет достигнута цель CRM: Заказ отменен" (EN "CRM: Order canceled")."""
+    NONE = "none"
+    """The older rendering of the same page and the dental example: no goal."""
+    ORDER_CREATED = "order_created"
+    """The ES help text's list: cancelling completes "CRM: Pedido creado"."""
+
+
+class Repeat(StrEnum):
+    """How often a goal may fire for one order (ambiguity A9 and the ``goals`` cell)."""
+
+    PER_FIXATION = "per_fixation"
+    """At every fixation: the old support page, "учитывается каждая фиксация заказа в
+    определенном статусе" (https://yandex.ru/support/metrica/crm/about.html), and the good_lead
+    example, where "Order created" is reached again at step 2."""
+    ONCE_PER_ORDER = "once_per_order"
+    """Once for the whole life of the order (this emulator's 0.1 behaviour)."""
+
+
+class WhenCreated(StrEnum):
+    """Whether a fixation of a status type also reaches "CRM: Order created"."""
+
+    ALWAYS = "always"
+    IF_NOT_REACHED = "if_not_reached"
+    """Only if the order has not reached it yet (reconciles the good_lead, dental and
+    simple-orders examples; an inference, no page says it in words)."""
+    UNMAPPED_ONLY = "unmapped_only"
+    """For OTHER: only a JS-goal status sent as is; a status of the mapping fires only its own
+    goals (the dental example's ``zapis1``)."""
+    NEVER = "never"
+
+
+class GoalNames(StrEnum):
+    """The language of the CRM goals' names, as each source writes them."""
+
+    EN = "en"
+    RU = "ru"
+    ES = "es"
+    EMULATOR_01 = "emulator-0.1"
+
+
+class CrmGoalType(StrEnum):
+    """The ``type`` of the CRM goals in ``GET management/v1/counter/{id}/goals``."""
+
+    CDP = "cdp"
+    """``cdp_order_in_progress``, ``cdp_order_paid``, ``cdp_order_cancelled``,
+    ``cdp_order_spam`` with ``goal_source: auto``, as live counters answer (third-party
+    observations; the docs do not list these types)."""
+    EMULATOR_01 = "crm"
+
+
+class CustomerCap(StrEnum):
+    """What an upload that would give a customer more orders than the limit does (A20)."""
+
+    FAIL_UPLOAD = "fail_upload"
+    """The upload fails validation naming the customer and the line: nothing is dropped while
+    the upload says PASSED (the docs say only "no more than 100,000 orders per customer")."""
+    REFUSE_ROWS = "refuse_rows"
+    """The upload passes; the excess rows are refused one by one (``CUSTOMER_ORDER_LIMIT``)."""
+
+
+class ClientIdType(StrEnum):
+    """How an offline uploading's ``client_id_type`` is chosen (A14)."""
+
+    PRIORITY = "priority"
+    """The first of ClientId, UserId, Yclid the file uses; never PURCHASE_ID, which is not in
+    the response enum (https://yandex.ru/dev/metrika/en/management/openapi/offline_conversions/
+    upload_1)."""
+    MAJORITY = "majority"
+    """The identifier most rows use, PurchaseId included (this emulator's 0.1 behaviour)."""
+
+
+class OfflineWindow(StrEnum):
+    """Which visits an offline conversion may link to, and what ``extended_threshold`` does."""
+
+    CURRENT = "current"
+    """At most 21 days between the visit and processing, always
+    (https://yandex.ru/dev/metrika/ru/management/conversion); the legacy switch is recorded."""
+    LEGACY_THRESHOLD = "legacy_threshold"
+    """The old API: 16 hours after the visit unless the extended threshold is on; once on, 21
+    days, but only for visits that started after it was switched on (https://yandex.com/dev/
+    metrika/doc/api2/management/offline_conversion/enablecallsextendedthreshold.html)."""
 
 
 class ValidationFailure(StrEnum):
@@ -83,8 +162,10 @@ class ValidationFailure(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
-    """Options of the reference engine. Defaults follow the issue tracker's decisions."""
+    """Options of the reference engine; the defaults are the ``docs-current`` pack."""
 
+    pack: str = "docs-current"
+    """The rule pack these values started from (:mod:`emulator.packs`)."""
     order_age_limit_days: int = 21
     """An order links only if processed at most this many days after its creation
     (https://yandex.ru/dev/metrika/en/data-import/contacts: "within 21 days"; exactly 21×24 h
@@ -99,14 +180,23 @@ class RuleSet:
     duplicate_id_seed: int = 0
     create_date_conflict: CreateDateConflict = CreateDateConflict.KEEP_FIRST
     unknown_status: UnknownStatus = UnknownStatus.REJECT
-    cancelled_goal: CancelledGoal = CancelledGoal.ORDER_CREATED
+    cancelled_goal: CancelledGoal = CancelledGoal.ORDER_CANCELLED
     spam_goal: bool = True
-    """"CRM: Order spam" fires at each fixation into SPAM (ES seed; RU maporderstatuses-about
-    "CRM: Спам заказ"). ``False`` follows the other rendering of that page and the
-    simple-orders example (https://yandex.ru/dev/metrika/en/data-import/simple-orders-data)."""
-    other_fires_order_created: bool = True
-    """Ambiguity A9: the RU overview says a JS-goal status (type OTHER) also completes
-    "CRM: Order created"; the status-type list is silent."""
+    """A fixation into SPAM reaches "CRM: Spam order" (current maporderstatuses-about);
+    ``False``: no goal (its older rendering and the simple-orders example)."""
+    order_created_repeat: Repeat = Repeat.PER_FIXATION
+    """Ambiguity A9: whether "CRM: Order created" can be reached more than once per order."""
+    paid_fires_order_created: WhenCreated = WhenCreated.IF_NOT_REACHED
+    """PAID reaches "Order created" and "Order paid" (current maporderstatuses-about); the
+    good_lead example's PAID step reaches "Order paid" only, after "created" was reached."""
+    other_fires_order_created: WhenCreated = WhenCreated.UNMAPPED_ONLY
+    """A JS-goal status (type OTHER) also reaches "Order created" (the good_lead example);
+    a mapped OTHER status does not (the dental example's ``zapis1``)."""
+    cell_goals_repeat: Repeat = Repeat.PER_FIXATION
+    """Goals of the ``goals`` cell: at every fixation like the status goals (the support
+    page's "каждая фиксация"; no page speaks of the cell itself), or once per order."""
+    goal_names: GoalNames = GoalNames.EN
+    crm_goal_type: CrmGoalType = CrmGoalType.CDP
     advanced_matching: bool = True
     """Match phones and e-mails (plain or MD5) through visits where the counter's advanced
     matching captured them (https://yandex.ru/dev/metrika/en/data-import/contacts, "Additional
@@ -118,18 +208,35 @@ class RuleSet:
     ``True`` normalises phones and e-mails before hashing."""
     end_of_day: EndOfDay = EndOfDay.METRICA
     orders_per_customer_limit: int = 100_000
-    """https://yandex.com/dev/metrika/en/management/openapi/schema/uploadOrdersJson_1.md; what
-    happens above it is undocumented (A20): further rows are refused as ``CUSTOMER_ORDER_LIMIT``."""
+    """https://yandex.com/dev/metrika/en/management/openapi/schema/uploadOrdersJson_1.md."""
+    customer_cap: CustomerCap = CustomerCap.FAIL_UPLOAD
+    contacts_first: bool = True
+    """Orders of the detailed flow (``data/orders``) link only to visits that started after the
+    first successful contacts upload (https://yandex.ru/dev/metrika/ru/data-import/data, step 3:
+    "данные о заказах будут привязываться к визитам, которые были совершены после первой
+    удачной загрузки информации о клиентах"). Simple orders carry their own identifiers."""
     relink_on_contact_upload: bool = True
-    """Orders that could not be linked for lack of a contact are tried again when that contact
-    arrives (orders "link to sessions and customers", uploadOrdersJson_1). Not documented
-    either way; switch off to link only at the order's own upload."""
+    """Orders not linked for lack of a contact are tried again when that contact arrives, under
+    exactly the rules a first link would meet at that moment (orders "link to sessions and
+    customers", uploadOrdersJson_1)."""
+    ecommerce_preference: bool = False
+    """Prefer the latest qualifying visit with an e-commerce purchase (support page crm/about:
+    "the best-fitting session with e-commerce data"). Off: "best-fitting" is not defined."""
+    fill_finish_date_time: bool = True
+    """An order without ``finish_date_time`` gets the time of its first processing in a
+    PAID-type status (https://yandex.ru/dev/metrika/ru/data-import/orders-data)."""
+    fill_update_date_time: bool = True
+    """An order without ``update_date_time`` gets its processing time ("set automatically if
+    absent", orders-data)."""
     default_currency: str = "RUB"
     """Ambiguity A18: the simple-orders example says amounts without ``currency`` are roubles."""
     processing_delay_seconds: int = 0
-    """Uploads are processed this long after they arrive (the real service: "within 2 hours",
-    ambiguity A16). The 21-day limits are measured at processing time."""
+    """Uploads are processed this long after they arrive. The real service takes up to about
+    2 hours (A16; ``processing_delay = "2h"`` in a config is realistic); instant by default so
+    that tests and scripts read results at once."""
     offline_visit_age_limit_days: int = 21
+    offline_window: OfflineWindow = OfflineWindow.CURRENT
+    client_id_type: ClientIdType = ClientIdType.PRIORITY
     validation_failure: ValidationFailure = ValidationFailure.HTTP_400
 
     @property
@@ -155,21 +262,23 @@ class RuleSet:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> RuleSet:
-        """Build from user JSON/TOML; unknown names and wrong values raise ``ValueError``."""
-        if not values:
-            return cls()
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(fields))
+        """Build from user JSON/TOML: ``pack`` picks the starting values (default
+        ``docs-current``), the other names override them. Unknown names and wrong values
+        raise ``ValueError``; ``processing_delay`` takes a duration such as ``"2h"``."""
+        values = dict(values or {})
+        if "processing_delay" in values:
+            values["processing_delay_seconds"] = duration_seconds(values.pop("processing_delay"))
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - fields)
         if unknown:
             raise ValueError(
-                f"unknown rule option(s): {', '.join(unknown)}; known: {', '.join(fields)}"
+                f"unknown rule option(s): {', '.join(unknown)}; known: {', '.join(sorted(fields))}"
             )
-        converted: dict[str, Any] = {}
-        defaults = cls()
-        for name, raw in values.items():
-            default = getattr(defaults, name)
-            converted[name] = _coerce(name, raw, default)
-        return cls(**converted)
+        from emulator.packs import pack_rules
+
+        base = pack_rules(values.pop("pack", "docs-current"))
+        converted = {name: _coerce(name, raw, getattr(base, name)) for name, raw in values.items()}
+        return dataclasses.replace(base, **converted)
 
     def to_mapping(self) -> dict[str, Any]:
         """Plain JSON-friendly values (enums as their strings)."""
@@ -181,8 +290,25 @@ class RuleSet:
 
     def replace(self, **changes: Any) -> RuleSet:
         """A copy with ``changes``, checked and converted like :meth:`from_mapping` (so
-        ``create_date_conflict="overwrite"`` becomes the enum, and a typo is an error)."""
+        ``create_date_conflict="overwrite"`` becomes the enum, and a typo is an error); with
+        ``pack``, the values of that pack plus the other changes."""
+        if "pack" in changes:
+            return RuleSet.from_mapping(changes)
         return RuleSet.from_mapping({**self.to_mapping(), **changes})
+
+
+_DURATION = re.compile(r"(\d+)\s*(s|m|h|d)?")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": DAY_SECONDS, None: 1}
+
+
+def duration_seconds(value: Any) -> int:
+    """``"2h"``, ``"30m"``, ``"90s"``, ``"1d"`` or a number of seconds."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    found = _DURATION.fullmatch(str(value).strip())
+    if found is None:
+        raise ValueError(f"rule 'processing_delay': {value!r} is not a duration like '2h'")
+    return int(found[1]) * _UNITS[found[2]]
 
 
 def _coerce(name: str, raw: Any, default: Any) -> Any:

@@ -308,7 +308,7 @@ for row in emu.order_sources(COUNTER):
     metrics = row.metrics
     print(
         f"{row.dimension:>8}: {metrics['ym:s:cdpOrdersAllOrders']} orders, "
-        f"revenue {metrics['ym:s:cdpOrdersRevenue']:,.0f}"
+        f"revenue {metrics['ym:s:cdpOrders<currency>Revenue']:,.0f}"
     )
 
 # %% [markdown]

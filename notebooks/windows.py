@@ -364,7 +364,7 @@ for name, rules, gap in CASES:
             "last day that lands": max(landed),
             "report: paid orders": sum(r.metrics["ym:s:cdpOrdersPayed"] for r in report),
             "report: still in progress": sum(r.metrics["ym:s:cdpOrdersInProgress"] for r in report),
-            "report: revenue": sum(r.metrics["ym:s:cdpOrdersRevenue"] for r in report),
+            "report: revenue": sum(r.metrics["ym:s:cdpOrders<currency>Revenue"] for r in report),
             "goal 'CRM: Order paid'": reaches["CRM: Order paid"],
         }
     )

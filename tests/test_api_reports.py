@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import Emulator
-from emulator.api import inprocess_client
+from tests.report_support import report_client
 
 COUNTER = 2215573
 TOKEN = "report-token"
@@ -44,24 +43,11 @@ ORDERS = (
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    emu = Emulator(tmp_path_factory.mktemp("reports") / "state.sqlite3")
-    with inprocess_client(emu, TOKEN) as http:
-        setup = {
-            "tokens": {TOKEN: ["metrika:read", "metrika:write"]},
-            "goals": [{"id": 7, "name": "Lead", "identifier": "lead"}],
-        }
-        http.put(f"/_emulator/counters/{COUNTER}", json=setup)
-        http.post("/_emulator/clock", json={"now": "2024-03-05T12:00:00+03:00"})
-        assert http.post(
-            f"/_emulator/counters/{COUNTER}/visits", json={"visits": VISITS}
-        ).is_success
-        uploaded = http.post(
-            f"/cdp/api/v1/counter/{COUNTER}/data/simple_orders?merge_mode=SAVE",
-            files={"file": ORDERS.encode()},
-        )
-        assert uploaded.status_code == 200, uploaded.text
+    db = tmp_path_factory.mktemp("reports") / "state.sqlite3"
+    goals = [{"id": 7, "name": "Lead", "identifier": "lead"}]
+    now = "2024-03-05T12:00:00+03:00"
+    with report_client(db, COUNTER, TOKEN, VISITS, ORDERS, now, goals) as http:
         yield http
-    emu.close()
 
 
 def report(client, **params) -> dict:
@@ -105,8 +91,8 @@ def test_the_real_json_shape(client):
 def test_orders_by_last_significant_source(client):
     body = report(
         client,
-        metrics="ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrdersRevenue,"
-        "ym:s:cdpOrdersProfit,ym:s:cdpOrdersInProgress",
+        metrics="ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrders<currency>Revenue,"
+        "ym:s:cdpOrders<currency>Profit,ym:s:cdpOrdersInProgress",
         dimensions="ym:s:lastsignTrafficSource",
     )
     # The direct return is credited to the earlier ad click under lastsign.
@@ -160,7 +146,7 @@ def test_date_range_filters_and_relative_dates(client):
 
 
 def test_no_dimensions_is_one_row(client):
-    body = report(client, metrics="ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersConversionToOrder")
+    body = report(client, metrics="ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersConversionIntoOrder")
     assert body["data"] == [{"dimensions": [], "metrics": [2.0, pytest.approx(66.6667)]}]
 
 

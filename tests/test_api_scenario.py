@@ -37,8 +37,12 @@ def test_visits_contacts_orders_clock_statuses_decisions_and_report(metrica_emul
             {"uniq_id": "c2", "client_ids": ["222"], "phones": ["79995551111"]},
         ]
     }
+    # Contacts first, before the visits (orders link only to visits made after the first
+    # contacts upload, https://yandex.ru/dev/metrika/ru/data-import/data).
+    api.clock.set(datetime.fromisoformat("2024-03-29T10:00:00+03:00"))
     response = api.client.post(f"{cdp}/data/contacts/json?merge_mode=SAVE", json=contacts)
     assert response.status_code == 200, response.text
+    api.clock.set(datetime.fromisoformat("2024-04-01T10:00:00+03:00"))
     orders = (
         "id,client_uniq_id,client_type,order_status,create_date_time,revenue,cost\n"
         "o1,c1,CONTACT,new,31.03.2024 12:00,5000,1000\n"
@@ -92,8 +96,8 @@ def test_visits_contacts_orders_clock_statuses_decisions_and_report(metrica_emul
         "/stat/v1/data",
         params={
             "ids": api.counter_id,
-            "metrics": "ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrdersRevenue,"
-            "ym:s:goal501reaches",
+            "metrics": "ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,"
+            "ym:s:cdpOrders<currency>Revenue,ym:s:goal501reaches",
             "dimensions": "ym:s:lastsignTrafficSource,ym:s:lastsignUTMCampaign",
             "date1": "2024-03-25",
             "date2": "today",

@@ -163,7 +163,7 @@ def test_tapi_yandex_metrika_sees_crm_goals_and_reads_the_report(march):
     report = stats.stats().get(
         params={
             "ids": march.counter_id,
-            "metrics": "ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersRevenue",
+            "metrics": "ym:s:cdpOrdersAllOrders,ym:s:cdpOrders<currency>Revenue",
             "dimensions": "ym:s:<attribution>UTMSource",
             "attribution": "last",
             "date1": "2024-03-01",
@@ -174,12 +174,12 @@ def test_tapi_yandex_metrika_sees_crm_goals_and_reads_the_report(march):
         {
             "ym:s:<attribution>UTMSource": "yandex",
             "ym:s:cdpOrdersAllOrders": 1.0,
-            "ym:s:cdpOrdersRevenue": 900.0,
+            "ym:s:cdpOrders<currency>Revenue": 900.0,
         },
         {
             "ym:s:<attribution>UTMSource": None,
             "ym:s:cdpOrdersAllOrders": 0.0,
-            "ym:s:cdpOrdersRevenue": 0.0,
+            "ym:s:cdpOrders<currency>Revenue": 0.0,
         },
     ]
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from emulator import Contact, Goal, MergeMode, OrderStatus, RuleSet, StatusType, UploadKind
-from emulator.engine.config import CRM_GOAL
+from emulator.goals import is_crm_goal_type
 from tests.engine_support import (
     COUNTER,
     codes,
@@ -45,8 +47,14 @@ def _simple_orders_sample(tmp_path, rules: RuleSet):
     return emu
 
 
+DOCS_2024 = RuleSet.from_mapping({"pack": "docs-2024"})
+"""The pack of the older maporderstatuses-about rendering, which the examples follow."""
+
+
 def test_simple_orders_sample_goals_and_revenues_as_documented(tmp_path):
-    emu = _simple_orders_sample(tmp_path, RuleSet(spam_goal=False))
+    """https://yandex.ru/dev/metrika/en/data-import/simple-orders-data, under the pack whose
+    goal table it shows (SPAM reaches no CRM goal)."""
+    emu = _simple_orders_sample(tmp_path, DOCS_2024)
     reaches = {
         (r["subject_key"], r["goal"]): (r["revenue"], r["currency"])
         for r in emu.goal_reaches(COUNTER)
@@ -68,39 +76,79 @@ def test_simple_orders_sample_goals_and_revenues_as_documented(tmp_path):
 
 
 def test_simple_orders_row_without_id_searches_back_from_23_59_of_its_day(tmp_path):
-    emu = _simple_orders_sample(tmp_path, RuleSet(spam_goal=False))
+    emu = _simple_orders_sample(tmp_path, DOCS_2024)
     key = next(k for k in emu.order_ids(COUNTER) if k.startswith("#auto:"))
     view = emu.order(COUNTER, key)
     assert datetime.fromisoformat(view.order["create_date_time"]) == msk(2024, 2, 12, 23, 59)
     assert view.linked_visit_id == 3
 
 
-def test_simple_orders_sample_with_the_seed_spam_goal(tmp_path):
-    emu = _simple_orders_sample(tmp_path, RuleSet())
+@pytest.mark.parametrize(
+    ("pack", "spam"),
+    [("docs-current", ["CRM: Spam order"]), ("help-es", ["CRM: Pedido spam"]), ("docs-2024", [])],
+)
+def test_the_spam_row_under_each_pack(tmp_path, pack, spam):
+    """The SPAM row of the sample: the current maporderstatuses-about page reaches
+    "CRM: Spam order" (https://yandex.ru/dev/metrika/ru/data-import/maporderstatuses-about,
+    "CRM: Спам заказ"); the ES help text "CRM: Pedido spam"; the older rendering nothing."""
+    emu = _simple_orders_sample(tmp_path, RuleSet.from_mapping({"pack": pack}))
     key = next(k for k in emu.order_ids(COUNTER) if k.startswith("#auto:"))
-    assert goal_names(emu, key) == ["CRM: Order spam", "Bad lead"]
+    assert goal_names(emu, key) == [*spam, "Bad lead"]
 
 
 def test_resending_the_sample_without_ids_duplicates_only_the_id_less_row(tmp_path):
-    emu = _simple_orders_sample(tmp_path, RuleSet(spam_goal=False))
+    emu = _simple_orders_sample(tmp_path, DOCS_2024)
     before = len(emu.goal_reaches(COUNTER))
     emu.upload_simple_orders(COUNTER, SIMPLE_ORDERS_SAMPLE.encode(), "SAVE")
     assert sum(1 for k in emu.order_ids(COUNTER) if k.startswith("#auto:")) == 2
     assert len(emu.goal_reaches(COUNTER)) == before + 1  # only the new anonymous order's goal
 
 
-def test_crm_goals_are_created_by_the_first_successful_upload(tmp_path):
-    emu = make_emulator(tmp_path, now=msk(2024, 1, 25))
-    assert [g for g in emu.goals(COUNTER) if g.type == CRM_GOAL] == []
+@pytest.mark.parametrize(
+    ("rules", "goals"),
+    [
+        (
+            {},
+            {
+                ("CRM: Order created", "cdp_order_in_progress"),
+                ("CRM: Order paid", "cdp_order_paid"),
+                ("CRM: Order canceled", "cdp_order_cancelled"),
+                ("CRM: Spam order", "cdp_order_spam"),
+            },
+        ),
+        (
+            {"goal_names": "ru"},
+            {
+                ("CRM: Заказ создан", "cdp_order_in_progress"),
+                ("CRM: Заказ оплачен", "cdp_order_paid"),
+                ("CRM: Заказ отменен", "cdp_order_cancelled"),
+                ("CRM: Спам заказ", "cdp_order_spam"),
+            },
+        ),
+        (
+            {"pack": "emulator-0.1"},
+            {("CRM: Order created", "crm"), ("CRM: Order paid", "crm"), ("CRM: Order spam", "crm")},
+        ),
+    ],
+    ids=["docs-current", "docs-current-ru", "emulator-0.1"],
+)
+def test_crm_goals_are_created_by_the_first_successful_upload(tmp_path, rules, goals):
+    """After the first successful CRM upload the counter gets the CRM goals
+    (https://yandex.ru/dev/metrika/ru/data-import/maporderstatuses-about names them in RU and
+    EN; live counters type them ``cdp_order_*``)."""
+    emu = make_emulator(tmp_path, rules=RuleSet.from_mapping(rules), now=msk(2024, 1, 25))
+    assert [g for g in emu.goals(COUNTER) if is_crm_goal_type(g.type)] == []
     emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(1,))], "SAVE")
-    names = {g.name for g in emu.goals(COUNTER) if g.type == CRM_GOAL}
-    assert names == {"CRM: Order created", "CRM: Order paid", "CRM: Order spam"}
+    found = {(g.name, g.type) for g in emu.goals(COUNTER) if is_crm_goal_type(g.type)}
+    assert found == goals
 
 
 LIFECYCLE_CREATED = msk(2024, 3, 1, 10, 0)
 
 
 def _lifecycle(emu, statuses, created=LIFECYCLE_CREATED, revenue="1000", cost="400"):
+    """The contact first (before the visit, as the docs ask), then one upload per status."""
+    emu.set_clock(msk(2024, 2, 28))
     emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(111,))], "SAVE")
     for hours, status in enumerate(statuses):
         emu.set_clock(msk(2024, 3, 2, 10 + hours, 0))
@@ -112,17 +160,29 @@ def _lifecycle(emu, statuses, created=LIFECYCLE_CREATED, revenue="1000", cost="4
         )
 
 
-def test_good_lead_lifecycle_three_goals_on_one_visit(tmp_path):
-    """ES seed: IN_PROGRESS → good_lead (JS goal "Good leads") → PAID: three goals."""
-    emu = make_emulator(tmp_path, (Goal(101, "Good leads", "good_lead"),), now=msk(2024, 3, 2))
+GOOD_LEAD = {
+    # The overview's example: step 2 reaches "Заказ Создан" and "Хорошие лиды", step 3
+    # "Заказ Оплачен" (https://yandex.ru/dev/metrika/ru/data-import/contacts).
+    "docs-current": ["CRM: Order created", "CRM: Order created", "Good leads", "CRM: Order paid"],
+    "help-es": ["CRM: Pedido creado", "CRM: Pedido creado", "Good leads", "CRM: Pedido pagado"],
+    "emulator-0.1": ["CRM: Order created", "Good leads", "CRM: Order paid"],
+}
+
+
+@pytest.mark.parametrize("pack", sorted(GOOD_LEAD))
+def test_good_lead_lifecycle_three_goals_on_one_visit(tmp_path, pack):
+    """IN_PROGRESS → good_lead (JS goal "Good leads") → PAID: three goals on one visit, and
+    "Order created" reached again at the JS-goal status (A9: per fixation)."""
+    emu = make_emulator(
+        tmp_path,
+        (Goal(101, "Good leads", "good_lead"),),
+        RuleSet.from_mapping({"pack": pack}),
+        now=msk(2024, 3, 2),
+    )
     emu.load_visits(COUNTER, [visit(7, 111, msk(2024, 3, 1, 9, 30))])
     _lifecycle(emu, ["IN_PROGRESS", "good_lead", "PAID"])
     view = emu.order(COUNTER, "deal-1")
-    assert [r["goal"] for r in view.goal_reaches] == [
-        "CRM: Order created",
-        "Good leads",
-        "CRM: Order paid",
-    ]
+    assert [r["goal"] for r in view.goal_reaches] == GOOD_LEAD[pack]
     assert {r["visit_id"] for r in view.goal_reaches} == {7}
     assert {r["revenue"] for r in view.goal_reaches} == {"600"}
     assert view.status_type == "PAID"
@@ -168,22 +228,48 @@ DENTAL_MAPPING = {
 }
 
 
-def test_dental_clinic_lifecycle_exact_goal_sequence(tmp_path):
-    """ES seed: new lead → branch 1 → cancelled → branch 2 → paid at branch 2."""
-    emu = make_emulator(tmp_path, DENTAL_GOALS, now=msk(2024, 3, 2))
+DENTAL_SEED = [
+    "CRM: Order created",
+    "Appointment at branch 1",
+    "All appointments",
+    "Appointment at branch 2",
+    "All appointments",
+    "CRM: Order paid",
+    "Payments at branch 2",
+]
+DENTAL = {
+    # The example's own text: the cancelled step "completes no goal".
+    "docs-2024": DENTAL_SEED,
+    # The current page: CANCELLED reaches "CRM: Order canceled".
+    "docs-current": [*DENTAL_SEED[:3], "CRM: Order canceled", *DENTAL_SEED[3:]],
+    # The ES list: every status but PAID reaches "Pedido creado", CANCELADO included.
+    "help-es": [
+        "CRM: Pedido creado",
+        "CRM: Pedido creado",
+        "Appointment at branch 1",
+        "All appointments",
+        "CRM: Pedido creado",
+        "CRM: Pedido creado",
+        "Appointment at branch 2",
+        "All appointments",
+        "CRM: Pedido pagado",
+        "Payments at branch 2",
+    ],
+    "emulator-0.1": DENTAL_SEED,
+}
+
+
+@pytest.mark.parametrize("pack", sorted(DENTAL))
+def test_dental_clinic_lifecycle_exact_goal_sequence(tmp_path, pack):
+    """The dental example (https://yandex.ru/dev/metrika/ru/data-import/contacts, ES seed):
+    new lead → branch 1 → cancelled → branch 2 → paid at branch 2, under each pack."""
+    emu = make_emulator(tmp_path, DENTAL_GOALS, RuleSet.from_mapping({"pack": pack}))
+    emu.set_clock(msk(2024, 3, 2))
     emu.map_order_statuses(COUNTER, DENTAL_MAPPING)
     emu.load_visits(COUNTER, [visit(9, 111, msk(2024, 3, 1, 9, 30))])
     _lifecycle(emu, ["new_lead", "zapis1", "CANCELLED", "zapis2", "paid_in_filial2"])
     view = emu.order(COUNTER, "deal-1")
-    assert [r["goal"] for r in view.goal_reaches] == [
-        "CRM: Order created",
-        "Appointment at branch 1",
-        "All appointments",
-        "Appointment at branch 2",
-        "All appointments",
-        "CRM: Order paid",
-        "Payments at branch 2",
-    ]
+    assert [r["goal"] for r in view.goal_reaches] == DENTAL[pack]
     assert {r["visit_id"] for r in view.goal_reaches} == {9}
     assert view.status_type == "PAID"
 
@@ -246,14 +332,15 @@ def test_offline_resend_with_another_price_overwrites_the_revenue(tmp_path):
 def test_crm_migration_with_new_creation_dates_keeps_the_first_date(tmp_path):
     """ES seed FAQ: a new CRM re-sends id A1 with another creation date; it is an update of the
     existing order, the date stays, and the new CRM's session is never linked."""
-    emu = make_emulator(tmp_path, now=msk(2024, 3, 2))
-    emu.load_visits(COUNTER, [visit(1, 111, msk(2024, 3, 1, 9)), visit(2, 222, msk(2024, 4, 1, 9))])
+    emu = make_emulator(tmp_path, now=msk(2024, 2, 28))
     emu.upload_records(
         COUNTER,
         UploadKind.CONTACTS,
         [Contact("old-c", client_ids=(111,)), Contact("new-c", client_ids=(222,))],
         "SAVE",
     )
+    emu.set_clock(msk(2024, 3, 2))
+    emu.load_visits(COUNTER, [visit(1, 111, msk(2024, 3, 1, 9)), visit(2, 222, msk(2024, 4, 1, 9))])
     emu.upload_records(
         COUNTER, UploadKind.ORDERS, [order("A1", msk(2024, 3, 1, 10), "PAID", "old-c")], "SAVE"
     )
@@ -302,10 +389,13 @@ def test_goals_revenue_is_profit_and_a_goal_price_wins(tmp_path):
     from emulator import OrderGoal
 
     emu = make_emulator(
-        tmp_path, (Goal(5, "Own price", "own"), Goal(6, "Inherits", "inherit")), now=msk(2024, 3, 2)
+        tmp_path,
+        (Goal(5, "Own price", "own"), Goal(6, "Inherits", "inherit")),
+        now=msk(2024, 2, 28),
     )
-    emu.load_visits(COUNTER, [visit(1, 111, msk(2024, 3, 1))])
     emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(111,))], "SAVE")
+    emu.set_clock(msk(2024, 3, 2))
+    emu.load_visits(COUNTER, [visit(1, 111, msk(2024, 3, 1))])
     goals = (OrderGoal("own", Decimal("7.5")), OrderGoal("inherit"))
     emu.upload_records(
         COUNTER,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from emulator import Contact, Goal, RuleSet, UploadKind
-from emulator.rules import CreateDateConflict, DuplicateIdOrder, UpdateWindowAnchor
+from emulator.rules import CreateDateConflict, CustomerCap, DuplicateIdOrder, UpdateWindowAnchor
 from tests.engine_support import (
     COUNTER,
     codes,
@@ -29,9 +29,12 @@ SETUP_NOW = msk(2024, 3, 1, 12)
 
 
 def _linked_setup(tmp_path, rules=None, visit_start=VISIT_START, now=SETUP_NOW):
-    emu = make_emulator(tmp_path, rules=rules, now=now)
-    emu.load_visits(COUNTER, [visit(1, 111, visit_start)])
+    """A visit of ClientID 111 and its contact, uploaded a day before the visit as the docs
+    ask (contacts first: orders link only to visits made after the first contacts upload)."""
+    emu = make_emulator(tmp_path, rules=rules, now=visit_start - timedelta(days=1))
     emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("c1", client_ids=(111,))], "SAVE")
+    emu.set_clock(now)
+    emu.load_visits(COUNTER, [visit(1, 111, visit_start)])
     return emu
 
 
@@ -177,8 +180,53 @@ def test_last_wins_option_applies_rows_in_file_order(tmp_path):
     assert emu.order(COUNTER, "o").status_type == "PAID"
 
 
-def test_customer_order_limit_refuses_further_orders(tmp_path):
+def test_an_upload_over_the_customer_order_limit_fails_and_names_the_customer(tmp_path):
+    """At most 100,000 orders per customer
+    (https://yandex.ru/dev/metrika/ru/management/openapi/schema/uploadOrders); what happens
+    above it is undocumented (A20), so nothing is dropped while the upload says PASSED."""
+    from emulator import ApiError
+
     emu = _linked_setup(tmp_path, rules=RuleSet(orders_per_customer_limit=2))
+    emu.upload_records(
+        COUNTER, UploadKind.ORDERS, [order("o0", msk(2024, 3, 1, 10), "PAID")], "SAVE"
+    )
+    rows = [order(f"o{i}", msk(2024, 3, 1, 10), "PAID") for i in range(3)]
+    with pytest.raises(ApiError) as error:
+        emu.upload_records(COUNTER, UploadKind.ORDERS, rows, "SAVE")
+    assert error.value.items[0].location == "line 3, column client_uniq_id"
+    assert "'c1'" in error.value.items[0].message
+    assert emu.order_ids(COUNTER) == ["o0"]
+    emu.upload_records(COUNTER, UploadKind.ORDERS, rows[:2], "SAVE")  # o0 is an update
+    assert emu.order_ids(COUNTER) == ["o0", "o1"]
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_the_cap_counts_orders_that_moved_to_another_customer(tmp_path, restart):
+    """The cap counts a customer's current orders: an update naming another customer moves
+    the order, and the count follows it, whether kept in memory or rebuilt after a restart."""
+    from emulator import ApiError
+
+    emu = _linked_setup(tmp_path, rules=RuleSet(orders_per_customer_limit=2))
+    at = msk(2024, 3, 1, 10)
+    first = [order("a", at, "PAID", "c1"), order("b", at, "PAID", "c1")]
+    emu.upload_records(COUNTER, UploadKind.ORDERS, first, "SAVE")
+    with pytest.raises(ApiError):
+        emu.upload_records(COUNTER, UploadKind.ORDERS, [order("c", at, "PAID", "c1")], "SAVE")
+    emu.upload_records(COUNTER, UploadKind.ORDERS, [order("b", at, "PAID", "c2")], "SAVE")
+    if restart:
+        emu.close()
+        emu = make_emulator(tmp_path, rules=RuleSet(orders_per_customer_limit=2), now=emu.now())
+    emu.upload_records(COUNTER, UploadKind.ORDERS, [order("c", at, "PAID", "c1")], "SAVE")
+    with pytest.raises(ApiError) as error:
+        emu.upload_records(COUNTER, UploadKind.ORDERS, [order("d", at, "PAID", "c2")], "SAVE")
+        emu.upload_records(COUNTER, UploadKind.ORDERS, [order("e", at, "PAID", "c2")], "SAVE")
+    assert "'c2'" in error.value.items[0].message
+    assert emu.order_ids(COUNTER) == ["a", "b", "c", "d"]
+
+
+def test_customer_order_limit_refuses_further_rows_under_the_01_rule(tmp_path):
+    rules = RuleSet(orders_per_customer_limit=2, customer_cap=CustomerCap.REFUSE_ROWS)
+    emu = _linked_setup(tmp_path, rules=rules)
     rows = [order(f"o{i}", msk(2024, 3, 1, 10), "PAID") for i in range(3)]
     emu.upload_records(COUNTER, UploadKind.ORDERS, rows, "SAVE")
     assert emu.order_ids(COUNTER) == ["o0", "o1"]
@@ -215,7 +263,7 @@ def test_goals_never_disappear_when_the_order_turns_spam(tmp_path):
     emu.upload_records(
         COUNTER, UploadKind.ORDERS, [order("o", msk(2024, 3, 1, 10), "SPAM")], "SAVE"
     )
-    assert goal_names(emu, "o") == ["CRM: Order created", "CRM: Order paid", "CRM: Order spam"]
+    assert goal_names(emu, "o") == ["CRM: Order created", "CRM: Order paid", "CRM: Spam order"]
     report = {row.dimension: row.metrics for row in emu.order_sources(COUNTER)}
     assert report["organic"]["ym:s:cdpOrdersAllOrders"] == 0
     assert report["organic"]["ym:s:cdpOrdersSpam"] == 1
@@ -248,15 +296,43 @@ def test_create_date_overwrite_option_relinks_to_the_new_visit(tmp_path):
     assert emu.order(COUNTER, "o").linked_visit_id == 2
 
 
-def test_orders_wait_for_their_contact(tmp_path):
-    emu = make_emulator(tmp_path, now=msk(2024, 3, 2))
+def _late_contact(tmp_path, rules: RuleSet | None = None):
+    emu = make_emulator(tmp_path, rules=rules, now=msk(2024, 3, 2))
     emu.load_visits(COUNTER, [visit(1, 111, msk(2024, 3, 1, 9))])
     emu.upload_records(
         COUNTER, UploadKind.ORDERS, [order("o", msk(2024, 3, 1, 10), "PAID", "late")], "SAVE"
     )
     assert codes(emu, "o")[-1] == "NOT_LINKED_NO_IDENTITY"
     emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("late", client_ids=(111,))], "SAVE")
+    return emu
+
+
+def test_a_late_first_contact_upload_never_links_to_earlier_visits(tmp_path):
+    """Orders link only to visits made after the first successful contacts upload
+    (https://yandex.ru/dev/metrika/ru/data-import/data, step 3): the re-link a contact
+    triggers follows the same rule as a first link."""
+    emu = _late_contact(tmp_path)
+    assert emu.order(COUNTER, "o").linked_visit_id is None
+    assert codes(emu, "o")[-1] == "NOT_LINKED_BEFORE_CONTACTS"
+
+
+def test_contacts_after_the_visit_link_its_orders_without_the_contacts_first_rule(tmp_path):
+    emu = _late_contact(tmp_path, RuleSet(contacts_first=False))
     assert emu.order(COUNTER, "o").linked_visit_id == 1
+    assert goal_names(emu, "o") == ["CRM: Order created", "CRM: Order paid"]
+
+
+def test_orders_wait_for_a_later_contact_of_a_counter_with_contacts(tmp_path):
+    """A counter that already has contacts: an order whose own contact comes later links
+    when it arrives (orders link "to sessions and customers", uploadOrdersJson_1)."""
+    emu = _linked_setup(tmp_path, now=msk(2024, 3, 2))
+    emu.load_visits(COUNTER, [visit(2, 222, msk(2024, 3, 1, 9, 30))])
+    emu.upload_records(
+        COUNTER, UploadKind.ORDERS, [order("o", msk(2024, 3, 1, 10), "PAID", "late")], "SAVE"
+    )
+    assert codes(emu, "o")[-1] == "NOT_LINKED_NO_IDENTITY"
+    emu.upload_records(COUNTER, UploadKind.CONTACTS, [Contact("late", client_ids=(222,))], "SAVE")
+    assert emu.order(COUNTER, "o").linked_visit_id == 2
     assert goal_names(emu, "o") == ["CRM: Order created", "CRM: Order paid"]
 
 
@@ -296,7 +372,7 @@ def test_phone_matching_needs_advanced_matching_and_canonical_form(tmp_path):
 
 
 def test_upload_is_all_or_nothing(tmp_path, monkeypatch):
-    from emulator.store.records import RecordTable
+    from emulator.store.chunks import RecordChunks
 
     emu = _linked_setup(tmp_path, rules=RuleSet())
     emu.upload_records(
@@ -304,16 +380,16 @@ def test_upload_is_all_or_nothing(tmp_path, monkeypatch):
     )
     before = (emu.order_ids(COUNTER), len(emu.goal_reaches(COUNTER)))
     calls = {"n": 0}
-    real = RecordTable.upsert
+    real = RecordChunks.add
 
-    def failing_upsert(self, counter_id, records):
-        if self.table == "orders":
+    def failing_add(self, counter_id, kind, rows, key):
+        if kind == "orders":
             calls["n"] += 1
             if calls["n"] == 1:
                 raise RuntimeError("disk full")
-        real(self, counter_id, records)
+        return real(self, counter_id, kind, rows, key)
 
-    monkeypatch.setattr(RecordTable, "upsert", failing_upsert)
+    monkeypatch.setattr(RecordChunks, "add", failing_add)
     rows = [order(f"n{i}", msk(2024, 3, 1, 10), "PAID") for i in range(3)]
     with pytest.raises(RuntimeError):
         emu.upload_records(COUNTER, UploadKind.ORDERS, rows, "SAVE")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator.domain import UploadKind
-from emulator.formats import FormatOptions, csvread, iter_parse_csv, parse_csv
+from emulator.formats import FormatOptions, bytesource, csvread, iter_parse_csv, parse_csv
 
 CORPUS = Path(__file__).parent / "corpus"
 KIND = UploadKind.SIMPLE_ORDERS
@@ -77,7 +77,7 @@ def test_a_byte_order_mark_and_crlf_line_ends_are_fine():
 
 
 def test_a_line_without_breaks_stops_reading_with_a_plain_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(csvread, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(bytesource, "MAX_LINE_BYTES", 1000)
     path = tmp_path / "blob.csv"
     path.write_bytes(HEADER.encode() + b"\n" + b"o1,10.01.2024,,1,,,,,,,\n" + b"x" * 5000)
     result = parse_csv(KIND, path)
@@ -146,7 +146,7 @@ def _parse(data: bytes):
 def test_small_chunks_and_the_exact_reader_agree_with_the_fast_reader(monkeypatch, data, chunk):
     whole = _parse(data)
     with monkeypatch.context() as patch:
-        patch.setattr(csvread, "CHUNK_BYTES", chunk)
+        patch.setattr(bytesource, "CHUNK_BYTES", chunk)
         assert _parse(data) == whole
     with monkeypatch.context() as patch:
         patch.setattr(csvread, "read_fast", lambda *args: None)
@@ -154,7 +154,7 @@ def test_small_chunks_and_the_exact_reader_agree_with_the_fast_reader(monkeypatc
 
 
 def test_a_file_is_read_in_batches(monkeypatch):
-    monkeypatch.setattr(csvread, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(bytesource, "CHUNK_BYTES", 4096)
     text = HEADER + "\n" + "\n".join(ROWS[0].format(n=n) for n in range(1, 2001)) + "\n"
     batches = list(iter_parse_csv(KIND, io.BytesIO(text.encode())))
     assert len(batches) > 10

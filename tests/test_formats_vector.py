@@ -15,14 +15,9 @@ from hypothesis import strategies as st
 
 from emulator.dates import DateFormatError, EndOfDay, parse_csv_datetime, parse_json_datetime, zone
 from emulator.formats import FormatOptions
-from emulator.formats.cellrules import (
-    Family,
-    IntRule,
-    MoneyRule,
-    UnixTimeRule,
-    YclidRule,
-    parse_money,
-)
+from emulator.formats.cellrules import IntRule, MoneyRule, YclidRule, parse_money
+from emulator.formats.cells import Family
+from emulator.formats.daterules import UnixTimeRule
 from emulator.formats.hashing import KeyCounts, Keys, SeenKeys, hash_strings
 from emulator.formats.validate import make_ctx
 from emulator.formats.vdates import LocalColumn, ZoneOffsets

@@ -18,8 +18,9 @@ def test_defaults_follow_the_documented_choices():
         UpdateWindowAnchor.VISIT_START,
     )
     assert rules.create_date_conflict is CreateDateConflict.KEEP_FIRST
-    assert rules.cancelled_goal is CancelledGoal.ORDER_CREATED
-    assert rules.spam_goal and rules.other_fires_order_created
+    assert rules.cancelled_goal is CancelledGoal.ORDER_CANCELLED
+    assert rules.spam_goal and rules.contacts_first
+    assert rules.pack == "docs-current"
 
 
 def test_support_page_variant_is_90_days_from_the_order():

@@ -23,7 +23,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import CounterConfig, Emulator, __version__
-from emulator.api import cdp, control, envelope, inspector, management, offline, stat
+from emulator.api import cdp, control, envelope, inspector, management, offline, stat, yclid
 from emulator.api.faults import FaultBook
 from emulator.api.guard import ApiContext
 from emulator.api.protect import Protect
@@ -72,7 +72,7 @@ def create_app(emulator: Emulator, settings: ApiSettings | None = None) -> FastA
     app.state.api = ApiContext(emulator, settings, QuotaBook(settings.quotas), FaultBook())
     app.state.baseline_counters = tuple(emulator.counters())  # what a reset sets up again
     envelope.install(app)
-    for module in (cdp, offline, management, stat, control):
+    for module in (cdp, offline, yclid, management, stat, control):
         app.include_router(module.router)
     app.add_middleware(JsonSuffix)
     inspector.install(app)

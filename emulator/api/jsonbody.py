@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from emulator.errors import ApiError
-from emulator.formats.cellrules import lone_surrogate
+from emulator.formats.cells import lone_surrogate
 
 MAX_DEPTH = 100
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")

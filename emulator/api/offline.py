@@ -1,7 +1,8 @@
 """Offline conversions and calls under ``/management/v1/counter/{counterId}/offline_conversions``.
 
-Current routes (spec §7.3-§7.5, §7.7): ``upload``, ``uploadings``, ``uploading/{id}``,
-``upload_calls``, ``calls_uploadings``, ``calls_uploading/{id}``. Legacy routes of the old docs
+Current routes (spec §7.3-§7.5, §7.7): ``upload`` (``type`` ``BASIC``, ``CALLS`` or ``CHATS``),
+``uploadings`` (of one ``type``, ``BASIC`` by default), ``uploading/{id}``, ``upload_calls``,
+``calls_uploadings``, ``calls_uploading/{id}``. Legacy routes of the old docs
 and SDKs (§7.6): ``[calls_]extended_threshold`` (POST on, DELETE off, ``{"success": true}``)
 and ``[calls_]visit_join_threshold`` (``{"date": ...}``, the shape an R SDK reads). The legacy
 ``client_id_type`` query parameter (A14) is passed to the engine, which echoes it.
@@ -100,8 +101,9 @@ def _family_routes(prefix: str, calls: bool, what: str) -> None:
             "enabled_at": None if enabled_at is None else iso_utc(enabled_at),
         }
 
+    listing = [("GET", "uploadings", list_uploadings, READ, f"{what} uploadings, oldest first")]
     for method, path, endpoint, access, summary in (
-        ("GET", "uploadings", list_uploadings, READ, f"{what} uploadings, oldest first"),
+        *(listing if calls else []),
         ("GET", "uploading/{id}", get_uploading, READ, f"One {what} uploading"),
         ("POST", "extended_threshold", enable_threshold, WRITE, "Legacy: extended period on"),
         ("DELETE", "extended_threshold", disable_threshold, WRITE, "Legacy: extended period off"),
@@ -115,6 +117,24 @@ def _family_routes(prefix: str, calls: bool, what: str) -> None:
             summary=f"{summary} (§7.4-§7.7)",
             name=f"{endpoint.__name__}_{what}",
         )
+
+
+@router.get("/uploadings", dependencies=[READ], summary="offline uploadings, oldest first")
+def list_offline_uploadings(
+    request: Request,
+    counterId: CounterId,
+    limit: int = LIMIT,
+    offset: int = OFFSET,
+    upload_type: str | None = text_query("BASIC (default), CALLS or CHATS", ["CHATS"], "type"),
+) -> dict[str, Any]:
+    """findAll_1 with its ``type`` filter (https://yandex.com.tr/dev/metrika/en/management/
+    openapi/offline_conversions/findAll_1): the uploadings of one type, whichever upload route
+    took them; chats are ``type=CHATS`` (https://yandex.com/dev/metrika/en/management/openapi/
+    chats/upload_chats.md)."""
+    metas = context(request).emulator.offline_uploadings(
+        counterId, limit, offset, upload_type=upload_type or "BASIC"
+    )
+    return {"uploadings": [offline_uploading(m) for m in metas]}
 
 
 _family_routes("", calls=False, what="offline")

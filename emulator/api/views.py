@@ -17,6 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from emulator import CounterConfig, OfflineUploading, OrderView, Uploading
+from emulator.engine.config import JS_GOAL, Goal
+from emulator.engine.facade_manage import DELETED_GOAL
 from emulator.serialize import to_jsonable
 
 UPLOAD_TIME = "%Y-%m-%d %H:%M:%S"
@@ -80,6 +82,17 @@ def masked(token: str) -> str:
     return f"{token[:4] if len(token) >= 12 else ''}…{digest}"
 
 
+def goal_view(goal: Goal) -> dict[str, Any]:
+    """A management Goal object (https://yandex.ru/dev/metrika/ru/management/openapi/goal/goal):
+    goals the service creates (CRM, calls) have ``goal_source`` ``auto``, as live counters show."""
+    return goal.to_json() | {
+        "default_price": 0.0,
+        "goal_source": "user" if goal.type == JS_GOAL else "auto",
+        "is_favorite": False,
+        "status": "Active",
+    }
+
+
 def control_counter(config: CounterConfig) -> dict[str, Any]:
     """What ``PUT``/``GET /_emulator/counters/{id}`` answer: the counter's whole setup, with
     its tokens :func:`masked` (whoever set them knows them; a page that reads them must not)."""
@@ -87,7 +100,7 @@ def control_counter(config: CounterConfig) -> dict[str, Any]:
         "counter_id": config.counter_id,
         "time_zone": config.time_zone,
         "tokens": {masked(token): list(scopes) for token, scopes in config.tokens.items()},
-        "goals": [goal.to_json() for goal in config.goals],
+        "goals": [goal.to_json() for goal in config.goals if goal.type != DELETED_GOAL],
         "rules": config.rules.to_mapping(),
     }
 

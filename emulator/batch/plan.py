@@ -23,9 +23,9 @@ from emulator.batch import layout
 from emulator.batch.intake import STATUS_MAPPING
 from emulator.batch.world import counter_of
 from emulator.domain import OrderStatus
-from emulator.engine.config import CALL_GOAL, CRM_GOAL, FIRST_GOAL_ID, CounterConfig, Goal
+from emulator.engine.config import CALL_GOAL, FIRST_GOAL_ID, CounterConfig, Goal
 from emulator.formats import parse_status_mapping
-from emulator.goals import crm_goals_of, resolve_status
+from emulator.goals import crm_goal_name, crm_goal_type, crm_goals_of, resolve_status
 from emulator.rules import RuleSet, UnknownStatus
 
 CRM_KINDS = frozenset({"contacts", "orders", "simple_orders"})
@@ -100,7 +100,7 @@ def make_plan(
             mapping |= {s.id: s for s in statuses}
         elif accepted and row["kind"] in CRM_KINDS:
             for goal in crm_goals_of(counter.rules):
-                goals.add(goal.value, CRM_GOAL)
+                goals.add(crm_goal_name(goal, counter.rules), crm_goal_type(goal, counter.rules))
         elif accepted and row["kind"] in OFFLINE_KINDS:
             offline += 1
             offline_id = offline

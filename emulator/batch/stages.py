@@ -24,8 +24,9 @@ import pyarrow.compute as pc
 
 from emulator.batch import exchange, layout
 from emulator.batch.plan import Plan
-from emulator.engine.keys import contact_hash_keys, hex_keys, text_keys
+from emulator.engine.keys import hex_keys, plain_keys, text_keys
 from emulator.engine.visits import VISIT_SCHEMA, IndexKind
+from emulator.identity import normalize_email, normalize_phone
 
 WANT_CLIENTS = pa.schema([pa.field("requester", pa.int32()), pa.field("client_id", pa.uint64())])
 WANT_KEYS = pa.schema(
@@ -50,12 +51,11 @@ def _asked(subjects: dict[str, pa.Table]) -> tuple[np.ndarray, dict[IndexKind, n
             if name in names:
                 clients.append(np.asarray(_items(table, name).drop_null(), np.uint64))
         if "emails" in names:
-            emails = _items(table, "emails").drop_null().to_pylist()
-            phones = _items(table, "phones").drop_null().to_pylist()
-            found = contact_hash_keys(emails, phones, False) + contact_hash_keys(
-                emails, phones, True
-            )
-            keys[IndexKind.MD5].append(np.array([k for k, _ in found], np.uint64))
+            for name, clean in (("emails", normalize_email), ("phones", normalize_phone)):
+                values = _items(table, name).drop_null()
+                for normalize in (False, True):
+                    found, usable = plain_keys(values, clean, normalize)
+                    keys[IndexKind.MD5].append(found[usable])
             for name in ("emails_md5", "phones_md5"):
                 digests = pc.utf8_lower(_items(table, name).drop_null())
                 keys[IndexKind.MD5].append(hex_keys(digests))

@@ -21,6 +21,11 @@ visits        a counter's visits in memory and its link indexes
 visitbook     those tables for every counter, built from the store
 reads         read-side queries: orders, decisions, goal reaches, offline rows
 reports       "Order sources from CRM", goal reports, Reporting API tables
+reportviews   the table by time interval (bytime) and by segment (comparison)
+reportnames   the Reporting API's metric, dimension and preset names
+reportkeys    dimensions as small integer codes; engines: ``SourceEngine`` ids
+reportquery   a report query checked; periods: ``group`` and ``datePeriod``
+filters       the ``filters`` syntax; segments: filters over a report's items
 attribution   attribution models over every visit at once
 counters      counter setup and goals; catalog: status mapping, attributes, products
 ============  ==================================================================

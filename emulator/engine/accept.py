@@ -129,8 +129,8 @@ def _unknown_statuses(rows: pa.Table, statuses: StatusBook) -> list[RowError]:
     ]
 
 
-def rejected(intake: Intake) -> ApiError:
-    return ApiError.invalid_uploading(intake.errors, total=intake.error_count)
+def rejected(intake: Intake, json_key: str | None = None) -> ApiError:
+    return ApiError.invalid_uploading(intake.errors, total=intake.error_count, json_key=json_key)
 
 
 def crossing(hashes: list[np.ndarray]) -> np.ndarray:

@@ -7,6 +7,7 @@ only over the rows where both sides hold a list.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,45 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from emulator.store.arrowsql import json_lists
+_CONTROL = r"[\x00-\x1f\x7f]"
+
+
+def _items(lists: pa.Array) -> pa.Array:
+    """The items of ``lists`` from its first offset to its last (nulls hold no items)."""
+    first, last = lists.offsets[0].as_py(), lists.offsets[-1].as_py()
+    return lists.values.slice(first, last - first)
+
+
+def _rebuilt(lists: pa.Array, values: pa.Array) -> pa.Array:
+    """``lists`` with its items replaced by ``values`` (same lengths, same nulls)."""
+    offsets = pc.subtract(lists.offsets, lists.offsets[0])
+    return pa.ListArray.from_arrays(offsets, values, mask=lists.is_null())
+
+
+def _wrap(text: pa.Array, left: str, right: str) -> pa.Array:
+    return pc.binary_join_element_wise(
+        pa.scalar(left), text, pa.scalar(right), pa.scalar(""), null_handling="emit_null"
+    )
+
+
+def json_lists(lists: pa.Array) -> list[Any]:
+    """JSON text of each list (``None`` where the list is null)."""
+    item = lists.type.value_type
+    flat = _items(lists)
+    if pa.types.is_integer(item):
+        text = flat.cast(pa.string())
+    elif pa.types.is_string(item) and not pc.any(pc.match_substring_regex(flat, _CONTROL)).as_py():
+        escaped = pc.replace_substring(pc.replace_substring(flat, "\\", "\\\\"), '"', '\\"')
+        text = _wrap(escaped, '"', '"')
+    else:
+        return [None if v is None else json.dumps(_plain(v)) for v in lists.to_pylist()]
+    joined = pc.binary_join(_rebuilt(lists, text), ",")
+    return _wrap(joined, "[", "]").to_pylist()
+
+
+def _plain(items: list[Any]) -> list[Any]:
+    """Struct items as ``[field, ...]`` lists: compact and order-preserving."""
+    return [list(item.values()) if isinstance(item, dict) else item for item in items]
 
 
 def combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -26,8 +65,17 @@ def indices(rows: np.ndarray | Sequence[int]) -> pa.Array:
     return pa.array(np.asarray(rows, np.int64), pa.int64())
 
 
+def _every(rows: np.ndarray, size: int) -> bool:
+    """Whether ``rows`` is ``0, 1, ..., size - 1`` (then a take or scatter is the identity)."""
+    rows = np.asarray(rows)
+    return len(rows) == size and (size == 0 or (rows[0] == 0 and bool(np.all(np.diff(rows) == 1))))
+
+
 def take(column: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
-    return combined(column).take(indices(rows))
+    column = combined(column)
+    if _every(rows, len(column)):
+        return column
+    return column.take(indices(rows))
 
 
 def group_codes(keys: pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -40,6 +88,8 @@ def scatter(column: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
     """``column`` with ``column[rows[i]] = values[i]``."""
     if not len(rows):
         return column
+    if _every(rows, len(column)):
+        return combined(values).cast(column.type)
     source = np.arange(len(column), dtype=np.int64)
     source[rows] = len(column) + np.arange(len(rows))
     return pa.concat_arrays([column, combined(values).cast(column.type)]).take(indices(source))
@@ -107,10 +157,34 @@ def merge_lists(
     both = np.flatnonzero(present(before) & present(sent))
     if not len(both):
         return result
+    if unite is union_items and not pa.types.is_struct(before.type.value_type):
+        return scatter(result, both, _union_scalars(take(before, both), take(sent, both)))
     old = take(before, both).to_pylist()
     new = take(sent, both).to_pylist()
     united = pa.array([unite(o, n) for o, n in zip(old, new, strict=True)], before.type)
     return scatter(result, both, united)
+
+
+def _union_scalars(before: pa.Array, sent: pa.Array) -> pa.Array:
+    """:func:`union_items` of lists of plain values, row by row, as array operations: each
+    row's stored items, then its sent items that are not among them."""
+    stored_rows, stored_items = _flat(before)
+    sent_rows, sent_items = _flat(sent)
+    pairs = pa.table({"row": stored_rows, "item": stored_items})
+    asked = pa.table({"row": sent_rows, "item": sent_items, "at": np.arange(len(sent_rows))})
+    kept = asked.join(pairs, ["row", "item"], join_type="left anti", use_threads=False)
+    kept_at = np.sort(np.asarray(kept.column("at")))
+    rows = np.concatenate([stored_rows, sent_rows[kept_at]])
+    items = pa.concat_arrays([stored_items, sent_items.take(indices(kept_at))])
+    order = np.argsort(rows, kind="stable")
+    offsets = np.zeros(len(before) + 1, np.int32)
+    np.cumsum(np.bincount(rows, minlength=len(before)), out=offsets[1:])
+    return pa.ListArray.from_arrays(offsets, items.take(indices(order))).cast(before.type)
+
+
+def _flat(lists: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    lists = combined(lists)
+    return np.asarray(pc.list_parent_indices(lists), np.int64), combined(pc.list_flatten(lists))
 
 
 def union_items(before: list[Any], sent: list[Any]) -> list[Any]:

@@ -46,16 +46,20 @@ def _latest_flagged(flag: np.ndarray, run_start: np.ndarray) -> np.ndarray:
     return np.where(latest >= run_start, latest, -1)
 
 
-def attributed(visits: pa.Table, model: Attribution) -> np.ndarray:
-    """For each visit (row of ``visits``), the row of the visit that gets its credit."""
+def attributed(visits: pa.Table, model: Attribution, order: np.ndarray | None = None) -> np.ndarray:
+    """For each visit (row of ``visits``), the row of the visit that gets its credit.
+
+    ``order`` is the rows in (visitor, start, visit id) order when the caller has it.
+    """
     n = len(visits)
     rows = np.arange(n)
     if model is Attribution.LAST or not n:
         return rows
     clients = numbers(visits.column("client_id")).astype(np.uint64)
-    starts = numbers(visits.column("start_time"))
-    ids = numbers(visits.column("visit_id"))
-    order = np.lexsort((ids, starts, clients))
+    if order is None:
+        starts = numbers(visits.column("start_time"))
+        ids = numbers(visits.column("visit_id"))
+        order = np.lexsort((ids, starts, clients))
     sorted_clients = clients[order]
     new_run = np.r_[True, sorted_clients[1:] != sorted_clients[:-1]]
     run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))

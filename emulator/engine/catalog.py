@@ -1,14 +1,15 @@
 """The counter's CDP catalogue: order-status mapping, custom attributes, products, types.
 
 Sources: spec §4.6-§4.9 (``schema/order_statuses``, ``schema/attributes``, ``schema/products``,
-``schema/types``); system attributes and name rules are in :mod:`emulator.schema`.
+``schema/types``); system attributes and name rules are in :mod:`emulator.attributes`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from emulator import formats, schema
+from emulator import attributes as schema
+from emulator import formats
 from emulator.domain import OrderStatus
 from emulator.engine.params import entity_type, list_of_objects
 from emulator.errors import ApiError

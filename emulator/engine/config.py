@@ -15,10 +15,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from emulator.dates import zone
+from emulator.goals import is_crm_goal_type
 from emulator.rules import RuleSet
 
 JS_GOAL = "action"
-CRM_GOAL = "crm"
 CALL_GOAL = "call"
 FIRST_GOAL_ID = 100_000_001
 """Goal ids the emulator assigns start here (real ids are large integers too)."""
@@ -65,7 +65,7 @@ class CounterConfig:
     def _by_identifier(self) -> dict[str, Goal]:
         found: dict[str, Goal] = {}
         for goal in self.goals:
-            if goal.identifier is not None and goal.type != CRM_GOAL:
+            if goal.identifier is not None and not is_crm_goal_type(goal.type):
                 found.setdefault(goal.identifier, goal)
         return found
 

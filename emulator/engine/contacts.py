@@ -32,7 +32,7 @@ def apply_contacts(work: Work, batch: pa.Table) -> list[str]:
     """Apply one batch of contact rows; returns the uniq_ids written."""
     grouped = KeyedRows.group(combined(batch.column("uniq_id")))
     grouped.order(work.rules, batch, UploadKind.CONTACTS, work.counter.tz, work.log, CONTACT)
-    stored = work.session.contacts.load(work.counter_id, grouped.keys.to_pylist())
+    stored = work.load(work.books.contacts, grouped.keys)
     state = State.load(CONTACT_ROW, grouped.keys, "uniq_id", stored)
     lines = np.asarray(batch.column("line"))
     for r in range(int(grouped.counts.max(initial=0))):
@@ -111,11 +111,20 @@ def relink(work: Work, customers: list[str]) -> None:
     """Link the unlinked orders of ``customers`` now that their contacts arrived."""
     if not work.rules.relink_on_contact_upload or not customers:
         return
-    pending = work.session.orders.where(
-        work.counter_id, "customer_key", customers, " AND linked_visit_id IS NULL"
-    )
+    names = pa.array(customers, pa.string())
+    found = [
+        part.filter(
+            pc.and_(
+                pc.is_in(part.column("customer_key"), value_set=names),
+                pc.is_null(part.column("linked_visit_id")),
+            )
+        )
+        for part in work.stream(work.books.orders)
+    ]
+    pending = pa.concat_tables([work.books.orders.schema.empty_table(), *found])
     if not len(pending):
         return
+    pending = pending.sort_by("order_key").combine_chunks()
     positions = np.arange(len(pending))
     statuses = StatusBook(work.mapping, work.counter.js_goal_identifiers)
     work.orders.append(fire(work, link_orders(work, pending, positions), statuses, positions))
@@ -129,7 +138,7 @@ def customers_from_simple_orders(work: Work, batch: pa.Table) -> None:
     """
     customers = customer_keys(batch)
     grouped = KeyedRows.group(customers)
-    stored = work.session.contacts.load(work.counter_id, grouped.keys.to_pylist())
+    stored = work.load(work.books.contacts, grouped.keys)
     state = State.load(CONTACT_ROW, grouped.keys, "uniq_id", stored)
     before = {name: state.columns[name] for name in IDENTIFIER_NAMES}
     sequence = np.argsort(grouped.codes, kind="stable")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from emulator.engine.config import CALL_GOAL, CRM_GOAL, FIRST_GOAL_ID, CounterConfig, Goal
+from emulator.engine.config import CALL_GOAL, FIRST_GOAL_ID, CounterConfig, Goal
 from emulator.errors import ApiError
-from emulator.goals import crm_goals_of
+from emulator.goals import crm_goal_name, crm_goal_type, crm_goals_of, is_crm_goal_type
 from emulator.rules import RuleSet
 from emulator.store import Session
 
@@ -30,7 +30,8 @@ def save_counter(session: Session, config: CounterConfig) -> None:
     kept = [
         Goal(*g)
         for g in session.counters.goals(config.counter_id)
-        if g[3] in (CRM_GOAL, CALL_GOAL) and all(g[0] != own.id for own in config.goals)
+        if (is_crm_goal_type(g[3]) or g[3] == CALL_GOAL)
+        and all(g[0] != own.id for own in config.goals)
     ]
     session.counters.upsert(config.counter_id, config.time_zone, config.rules.to_mapping())
     session.counters.replace_goals(config.counter_id, _rows([*config.goals, *kept]))
@@ -52,10 +53,12 @@ def new_goal(
 
 def ensure_crm_goals(session: Session, counter: CounterConfig) -> CounterConfig:
     """The first successful CRM upload creates the CRM goals on the counter (spec §2.8)."""
-    present = {g.name for g in counter.goals if g.type == CRM_GOAL}
-    for goal in crm_goals_of(counter.rules):
-        if goal.value not in present:
-            new_goal(session, counter.counter_id, goal.value, None, CRM_GOAL)
+    rules = counter.rules
+    present = {(g.name, g.type) for g in counter.goals}
+    for goal in crm_goals_of(rules):
+        spec = (crm_goal_name(goal, rules), crm_goal_type(goal, rules))
+        if spec not in present:
+            new_goal(session, counter.counter_id, spec[0], None, spec[1])
     return load_counter(session, counter.counter_id)
 
 

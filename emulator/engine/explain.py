@@ -205,6 +205,12 @@ TEMPLATES: dict[C, Render] = {
         "static calls are never linked to visits (they still count in call reports)",
         {"visit_id": None, "identifier": p.s1},
     ),
+    C.NOT_LINKED_BEFORE_CONTACTS: lambda p, c: (
+        "the customer's visits within the window all started before the first contacts upload "
+        f"({c.iso(p.n1)}); orders link only to visits made after it (contacts-first rule, "
+        "https://yandex.ru/dev/metrika/ru/data-import/data)",
+        {"contacts_first": c.iso(p.n1)},
+    ),
     C.GOAL_FIRED: _goal_fired,
     C.GOAL_NOT_FOUND: _goal_not_found,
     C.REVENUE_OVERWRITTEN: lambda p, c: (

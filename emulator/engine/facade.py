@@ -31,19 +31,25 @@ from emulator.engine import catalog, params, sources
 from emulator.engine.accept import CALLS, OFFLINE
 from emulator.engine.config import JS_GOAL, CounterConfig, Goal
 from emulator.engine.counters import load_counter, new_goal, save_counter
+from emulator.engine.facade_manage import DELETED_GOAL, ManageSide
 from emulator.engine.facade_reads import ReadSide
 from emulator.engine.ledger import ORDER
+from emulator.engine.link import contacts_first_key
+from emulator.engine.offline import threshold_key
 from emulator.engine.reads import OrderView
+from emulator.engine.records import Records
 from emulator.engine.sources import Source
 from emulator.engine.uploads import Uploads
 from emulator.engine.visitbook import VisitBook
 from emulator.engine.visits import VisitTable
+from emulator.engine.work import Books
 from emulator.errors import ApiError
 from emulator.formats import visits as visit_input
 from emulator.store import Store
+from emulator.store.tables import CONTACT_ROW, ORDER_ROW
 
 
-class Emulator(ReadSide):
+class Emulator(ReadSide, ManageSide):
     """The reference engine over a :class:`~emulator.store.Store` and a clock."""
 
     def __init__(self, db: str | Path = ":memory:", clock: Clock | None = None) -> None:
@@ -51,7 +57,11 @@ class Emulator(ReadSide):
         saved = self.store.get_setting("clock")
         self.clock = clock or VirtualClock(datetime.fromisoformat(saved) if saved else None)
         self._visits = VisitBook(self.store)
-        self._uploads = Uploads(self.store, self._visits)
+        self._books = Books(
+            Records(self.store, "orders", ORDER_ROW, "order_key", counted="customer_key"),
+            Records(self.store, "contacts", CONTACT_ROW, "uniq_id"),
+        )
+        self._uploads = Uploads(self.store, self._visits, self._books)
 
     # -- clock ------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -92,6 +102,8 @@ class Emulator(ReadSide):
         with self.store.write() as session:
             session.counters.reset()
         self._visits.forget()
+        for book in (self._books.orders, self._books.contacts):
+            book.forget()
         if isinstance(self.clock, VirtualClock):
             self.clock.set(VirtualClock().now())
 
@@ -106,8 +118,11 @@ class Emulator(ReadSide):
         with self.store.write() as session:
             session.counters.delete(counter_id)
             for calls in (False, True):
-                session.counters.set_setting(_threshold_key(counter_id, calls), None)
+                session.counters.set_setting(threshold_key(counter_id, calls), None)
+            session.counters.set_setting(contacts_first_key(counter_id), None)
         self._visits.forget(counter_id)
+        for book in (self._books.orders, self._books.contacts):
+            book.forget(counter_id)
 
     def counter(self, counter_id: int) -> CounterConfig:
         return load_counter(self.store.read(), counter_id)
@@ -129,7 +144,7 @@ class Emulator(ReadSide):
             return new_goal(session, counter_id, name, identifier, JS_GOAL)
 
     def goals(self, counter_id: int) -> list[Goal]:
-        return list(self.counter(counter_id).goals)
+        return [g for g in self.counter(counter_id).goals if g.type != DELETED_GOAL]
 
     # -- visits -----------------------------------------------------------------------------
     def visit_table(self, counter_id: int) -> VisitTable:
@@ -165,11 +180,19 @@ class Emulator(ReadSide):
 
     # -- CRM uploads ------------------------------------------------------------------------
     def _crm(
-        self, counter_id: int, kind: UploadKind, fmt: str, mode: Any, batches: Any
+        self,
+        counter_id: int,
+        kind: UploadKind,
+        fmt: str,
+        mode: Any,
+        batches: Any,
+        json_key: str | None = None,
     ) -> Uploading:
         merge = params.merge_mode(mode)
         counter = self.counter(counter_id)
-        return self._uploads.accept_crm(counter, kind, fmt, merge, batches(counter), self.now())
+        return self._uploads.accept_crm(
+            counter, kind, fmt, merge, batches(counter), self.now(), json_key
+        )
 
     def upload_simple_orders(
         self,
@@ -239,6 +262,7 @@ class Emulator(ReadSide):
             "JSON",
             merge_mode,
             lambda counter: sources.json_batches(kind, body, sources.options(counter, self.now())),
+            json_key=kind.value,
         )
 
     def upload_records(
@@ -353,13 +377,13 @@ class Emulator(ReadSide):
         """
         self.counter(counter_id)
         self.store.set_setting(
-            _threshold_key(counter_id, calls), self.now().isoformat() if enabled else None
+            threshold_key(counter_id, calls), self.now().isoformat() if enabled else None
         )
 
     def visit_join_threshold(self, counter_id: int, calls: bool = False) -> dict[str, Any]:
         """Legacy ``GET offline_conversions/[calls_]visit_join_threshold`` (spec §7.6)."""
         counter = self.counter(counter_id)
-        since = self.store.get_setting(_threshold_key(counter_id, calls))
+        since = self.store.get_setting(threshold_key(counter_id, calls))
         return {
             "date": self.now() - timedelta(days=counter.rules.offline_visit_age_limit_days),
             "extended_threshold": since is not None,
@@ -368,10 +392,6 @@ class Emulator(ReadSide):
 
     def close(self) -> None:
         self.store.close()
-
-
-def _threshold_key(counter_id: int, calls: bool) -> str:
-    return f"extended_threshold.{CALLS if calls else OFFLINE}.{counter_id}"
 
 
 def _checked(batches: Iterable[tuple[pa.Table, list]]) -> Iterable[pa.Table]:

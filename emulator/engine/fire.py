@@ -16,26 +16,43 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from emulator.decisions import DecisionCode
-from emulator.engine.arrays import combined, present, scatter, take
-from emulator.engine.config import CRM_GOAL
+from emulator.engine.arrays import combined, indices, present, scatter, take
 from emulator.engine.ledger import ORDER
 from emulator.engine.statuses import StatusBook
 from emulator.engine.work import Work
-from emulator.goals import CrmGoal, fixation_crm_goals
+from emulator.goals import CrmGoal, crm_goal_name, crm_goal_type, fixation_crm_goals
+from emulator.rules import Repeat
 from emulator.store.tables import ORDER_ROW
 
 
 def profits(revenue: pa.Array, cost: pa.Array) -> pa.Array:
-    """What a status goal carries: revenue − cost, else the revenue, else nothing (spec §2.8)."""
+    """What a status goal carries: revenue − cost, else the revenue, else nothing (spec §2.8).
+
+    Whole amounts are subtracted as integers a column at a time; other amounts as exact
+    decimals, one by one.
+    """
     revenue, cost = combined(revenue), combined(cost)
-    both = np.flatnonzero(present(revenue) & present(cost))
-    if not len(both):
+    both = present(revenue) & present(cost)
+    if not both.any():
         return revenue
-    values = [
-        str(Decimal(r) - Decimal(c))
-        for r, c in zip(take(revenue, both).to_pylist(), take(cost, both).to_pylist(), strict=True)
-    ]
-    return scatter(revenue, both, pa.array(values, pa.string()))
+    whole = np.asarray(
+        pc.and_(
+            pc.fill_null(pc.match_substring_regex(revenue, r"^[0-9]{1,15}$"), False),
+            pc.fill_null(pc.match_substring_regex(cost, r"^[0-9]{1,15}$"), False),
+        )
+    )
+    result = revenue
+    at = np.flatnonzero(both & whole)
+    if len(at):
+        left = take(revenue, at).cast(pa.int64())
+        right = take(cost, at).cast(pa.int64())
+        result = scatter(result, at, pc.subtract(left, right).cast(pa.string()))
+    at = np.flatnonzero(both & ~whole)
+    if len(at):
+        pairs = zip(take(revenue, at).to_pylist(), take(cost, at).to_pylist(), strict=True)
+        exact = [str(Decimal(r) - Decimal(c)) for r, c in pairs]
+        result = scatter(result, at, pa.array(exact, pa.string()))
+    return result
 
 
 class _Reaches:
@@ -114,39 +131,41 @@ def fire(work: Work, orders: pa.Table, statuses: StatusBook, positions: np.ndarr
     status = take(orders.column("status_id"), rows)
     fixed = take(orders.column("fixed_status_id"), rows)
     codes, resolved = statuses.resolved(status)
-    known = np.array([resolved[c] is not None for c in codes], bool)
+    known = np.array([r is not None for r in resolved], bool)[codes] if len(codes) else codes > 0
     new = np.asarray(pc.fill_null(pc.not_equal(status, fixed), True)) & known
     created = np.asarray(pc.fill_null(take(orders.column("created_goal_fired"), rows), False))
     fixing = np.flatnonzero(new)
     # CRM goals, by (status, "Order created" already fired) combination.
-    plans: dict[tuple[int, bool], list[CrmGoal]] = {}
-    plan_of: dict[int, list[CrmGoal]] = {}
-    for i in fixing.tolist():
-        combo = (int(codes[i]), bool(created[i]))
-        if combo not in plans:
-            status_type = resolved[combo[0]].type  # type: ignore[union-attr]
-            plans[combo] = fixation_crm_goals(status_type, work.rules, combo[1])
-        plan_of[i] = plans[combo]
+    combo = codes[fixing] * 2 + created[fixing]
+    plans = {
+        int(c): fixation_crm_goals(resolved[c // 2], work.rules, bool(c % 2))  # type: ignore[arg-type]
+        for c in np.unique(combo).tolist()
+    }
     for place in range(max((len(p) for p in plans.values()), default=0)):
         by_goal: dict[CrmGoal, list[int]] = {}
-        for i, plan in plan_of.items():
+        for c, plan in plans.items():
             if place < len(plan):
-                by_goal.setdefault(plan[place], []).append(i)
-        for crm_goal, members in by_goal.items():
-            at = np.array(members, np.int64)
-            goal = work.counter.goal_by_name(crm_goal.value, CRM_GOAL)
+                by_goal.setdefault(plan[place], []).append(c)
+        for crm_goal, combos in by_goal.items():
+            at = fixing[np.isin(combo, combos)]
+            goal = work.counter.goal_by_name(
+                crm_goal_name(crm_goal, work.rules), crm_goal_type(crm_goal, work.rules)
+            )
             if goal is not None:
                 reaches.fire(at, goal.id, goal.name, take(profit, at))
             if crm_goal is CrmGoal.ORDER_CREATED:
                 created[at] = True
     # JS goals of the status (its own identifier, then the mapping's goal_action_ids).
-    longest = max((len(resolved[codes[i]].js_goals) for i in fixing.tolist()), default=0)  # type: ignore[union-attr]
-    for place in range(longest):
-        members = [i for i in fixing.tolist() if place < len(resolved[codes[i]].js_goals)]  # type: ignore[union-attr]
-        at = np.array(members, np.int64)
-        names = [resolved[codes[i]].js_goals[place] for i in members]  # type: ignore[union-attr]
-        reaches.js(at, names, take(profit, at))
-    fired = _cell_goals(reaches, orders, rows, profit)
+    js_goals = [r.js_goals if r is not None else () for r in resolved]
+    lengths = np.array([len(g) for g in js_goals], np.int64)[codes[fixing]]
+    for place in range(int(lengths.max(initial=0))):
+        at = fixing[lengths > place]
+        names = pa.array([g[place] if len(g) > place else None for g in js_goals], pa.string())
+        reaches.js(at, names.take(indices(codes[at])).to_pylist(), take(profit, at))
+    again = (
+        new if work.rules.cell_goals_repeat is Repeat.PER_FIXATION else np.zeros(len(rows), bool)
+    )
+    fired = _cell_goals(reaches, orders, rows, profit, again)
     for name, values in (
         ("fixed_status_id", pc.if_else(pa.array(new), status, fixed)),
         ("created_goal_fired", pa.array(created)),
@@ -158,13 +177,18 @@ def fire(work: Work, orders: pa.Table, statuses: StatusBook, positions: np.ndarr
 
 
 def _cell_goals(
-    reaches: _Reaches, orders: pa.Table, rows: np.ndarray, profit: pa.Array
+    reaches: _Reaches, orders: pa.Table, rows: np.ndarray, profit: pa.Array, again: np.ndarray
 ) -> pa.Array:
-    """Fire each ``goals`` entry not fired for its order yet; returns the new fired lists.
+    """Fire each ``goals`` entry not fired for its order yet, and every entry of the orders
+    ``again`` marks (a new fixation when the cell goals repeat per fixation); returns the
+    lists of identifiers fired so far.
 
     An entry's own ``:price`` wins; without it the goal inherits the order's profit.
     """
-    cells = take(orders.column("goals"), rows).to_pylist()
+    goals_column = take(orders.column("goals"), rows)
+    if not goals_column.null_count < len(goals_column):
+        return take(orders.column("fired_cell_goals"), rows)
+    cells = goals_column.to_pylist()
     fired = take(orders.column("fired_cell_goals"), rows).to_pylist()
     profits_ = profit.to_pylist()
     by_place: dict[int, tuple[list[int], list[str], list[str | None]]] = {}
@@ -172,12 +196,15 @@ def _cell_goals(
         if not goals:
             continue
         seen = list(done or [])
+        now: list[str] = []
         place = 0
         for goal in goals:
             identifier = goal["goal_action_id"]
-            if identifier in seen:
+            if identifier in now or (identifier in seen and not again[i]):
                 continue
-            seen.append(identifier)
+            now.append(identifier)
+            if identifier not in seen:
+                seen.append(identifier)
             members, names, revenues = by_place.setdefault(place, ([], [], []))
             members.append(i)
             names.append(identifier)

@@ -12,20 +12,23 @@ The identifiers are the customer's (its contact) and, for a simple order, the ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from emulator import matching
 from emulator.decisions import DecisionCode
-from emulator.engine.arrays import combined, indices, numbers, present, scatter, take
-from emulator.engine.keys import contact_hash_keys, md5_key
+from emulator.engine.arrays import combined, indices, numbers, present, scatter, take, texts
+from emulator.engine.keys import hex_keys, plain_keys
 from emulator.engine.ledger import ORDER
 from emulator.engine.visits import IndexKind, VisitTable
 from emulator.engine.work import Work
+from emulator.identity import normalize_email, normalize_phone
 
 NO_BOUND = np.iinfo(np.int64).min
-HASH_FIELDS = (("emails_md5", "email MD5"), ("phones_md5", "phone MD5"))
 
 
 def link_direct(
@@ -101,10 +104,10 @@ class _Identities:
     """The identifiers of each candidate order: its contact's, then its own (simple orders)."""
 
     def __init__(self, work: Work, orders: pa.Table) -> None:
-        customers = orders.column("customer_key").to_pylist()
-        contacts = work.session.contacts.load(work.counter_id, customers)
-        slot = {k: i for i, k in enumerate(contacts.column("uniq_id").to_pylist())}
-        where = np.array([slot.get(c, -1) for c in customers], np.int64)
+        customers = combined(orders.column("customer_key"))
+        contacts = work.load(work.books.contacts, customers)
+        slot = pc.index_in(customers, value_set=combined(contacts.column("uniq_id")))
+        where = numbers(slot, -1).astype(np.int64)
         self.has_contact = where >= 0
         self.sources: list[tuple[pa.Table, np.ndarray]] = [(contacts, where)]
         simple = np.asarray(pc.equal(orders.column("kind"), "simple_orders"))
@@ -125,21 +128,38 @@ class _Identities:
         keep = first_pairs(group, key)
         return group[keep], key[keep]
 
-    def hashes(self, order: int, normalize: bool) -> list[tuple[int, str]]:
-        """Keys with labels of the phones and e-mails (plain or MD5) of one order."""
-        found: list[tuple[int, str]] = []
-        for table, where in self.sources:
-            row = int(where[order])
-            if row < 0:
-                continue
-            values = {
-                name: table.column(name)[row].as_py() or []
-                for name in ("emails", "phones", "emails_md5", "phones_md5")
-            }
-            found += contact_hash_keys(values["emails"], values["phones"], normalize)
-            for name, label in HASH_FIELDS:
-                found += [(md5_key(d.lower()), f"{label} {d}") for d in values[name]]
-        return found
+    def hash_pairs(
+        self, orders: np.ndarray, normalize: bool
+    ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """``(order, key, label)`` of the phones and e-mails (plain or MD5) of ``orders``:
+        per order its contact's before its own, e-mails before phones, plain before MD5."""
+        groups, ranks, keys, labels = [], [], [], []
+        for source, (table, where) in enumerate(self.sources):
+            rows = orders[where[orders] >= 0]
+            for field, (name, label, clean) in enumerate(_HASHED):
+                parents, place, items = _exploded(take(table.column(name), where[rows]))
+                if clean is None:
+                    found, usable = hex_keys(items), np.ones(len(items), bool)
+                else:
+                    found, usable = plain_keys(items, clean, normalize)
+                groups.append(rows[parents][usable])
+                ranks.append(place[usable] + (source * len(_HASHED) + field) * 1_000_000)
+                keys.append(found[usable])
+                labels.append(texts(f"{label} ", items.filter(pa.array(usable))))
+        group, rank = np.concatenate(groups), np.concatenate(ranks)
+        order = np.lexsort((rank, group))
+        label = pa.concat_arrays([combined(a) for a in labels]).take(indices(order))
+        return group[order], np.concatenate(keys)[order], label
+
+
+_HASHED: tuple[tuple[str, str, Callable[[str], str] | None], ...] = (
+    ("emails", "email", normalize_email),
+    ("phones", "phone", normalize_phone),
+    ("emails_md5", "email MD5", None),
+    ("phones_md5", "phone MD5", None),
+)
+"""Where an order's hashed identifiers are, how each is labelled in decisions, and how a
+plain value is normalised (None: already an MD5)."""
 
 
 def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table:
@@ -157,7 +177,7 @@ def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table
         DecisionCode.NOT_LINKED_UNKNOWN_STATUS,
         s1=take(orders.column("status_id"), unknown),
     )
-    candidates = np.setdiff1d(candidates, unknown)
+    candidates = candidates[present(take(orders.column("status_type"), candidates))]
     created = numbers(orders.column("create_date_time"))
     age = work.now - created
     old = candidates[age[candidates] > rules.order_age_limit_seconds]
@@ -169,10 +189,61 @@ def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table
         n1=age[old],
         n2=rules.order_age_limit_days,
     )
-    candidates = np.setdiff1d(candidates, old)
+    candidates = candidates[age[candidates] <= rules.order_age_limit_seconds]
     if not len(candidates):
         return orders
     return _link(work, orders, positions, candidates, created)
+
+
+@dataclass
+class _Found:
+    """Per candidate order: the linked visit (-1 when none yet) and the identifier used."""
+
+    visit: np.ndarray
+    label: pa.Array
+
+    def record(self, orders: np.ndarray, visits: np.ndarray, labels: pa.Array) -> None:
+        self.visit[orders] = visits
+        self.label = scatter(self.label, orders, labels)
+
+
+def contacts_cutoff(work: Work) -> int | None:
+    """When the counter's first contacts upload was processed (contacts-first rule)."""
+    return work.session.counters.setting(contacts_first_key(work.counter_id))
+
+
+def contacts_first_key(counter_id: int) -> str:
+    return f"contacts_first.{counter_id}"
+
+
+def _find(
+    work: Work, ids: _Identities, times: np.ndarray, bounds: np.ndarray, orders: np.ndarray
+) -> tuple[_Found, np.ndarray]:
+    """Links of the candidate orders at ``orders``: ClientIDs first (e-commerce visits first
+    when preferred), then phones and e-mails; and which of them have an identifier at all."""
+    rules, visits = work.rules, work.visits
+    n = len(times)
+    found = _Found(np.full(n, -1, np.int64), pa.nulls(n, pa.string()))
+    group, key = ids.client_ids()
+    chosen = np.isin(group, orders)
+    group, key = group[chosen], key[chosen]
+    kinds = [IndexKind.ECOMMERCE, IndexKind.CLIENT_ID] if rules.ecommerce_preference else []
+    for kind in kinds or [IndexKind.CLIENT_ID]:
+        open_ = found.visit[group] < 0
+        g, visit, q = link_direct(
+            visits, kind, group[open_], key[open_], times[group[open_]], bounds[group[open_]]
+        )
+        found.record(g, visit, texts("ClientID ", pa.array(key[open_][q], pa.uint64())))
+    has_ids = np.zeros(n, bool)
+    has_ids[group] = True
+    if rules.advanced_matching:
+        open_orders = orders[found.visit[orders] < 0]
+        hg, hk, labels = ids.hash_pairs(open_orders, rules.normalize_identifiers)
+        has_ids[hg] = True
+        if len(hg):
+            g, visit, q = link_through_visitor(visits, IndexKind.MD5, hg, hk, times[hg], bounds[hg])
+            found.record(g, visit, labels.take(indices(q)))
+    return found, has_ids
 
 
 def _link(
@@ -181,38 +252,21 @@ def _link(
     rules = work.rules
     subset = orders.take(indices(candidates))
     ids = _Identities(work, subset)
-    not_before = work.now - rules.visit_age_limit_seconds
-    group, key = ids.client_ids()
     times = created[candidates]
-    g, visit, q = link_direct(
-        work.visits, IndexKind.CLIENT_ID, group, key, times[group], np.full(len(group), not_before)
-    )
-    linked = {
-        int(a): (int(b), f"ClientID {int(key[c])}") for a, b, c in zip(g, visit, q, strict=True)
-    }
-    has_ids = np.zeros(len(candidates), bool)
-    has_ids[group] = True
-    hash_rows: list[tuple[int, int]] = []
-    hash_labels: list[str] = []
-    for order in range(len(candidates)):
-        if order in linked:
-            continue
-        found = ids.hashes(order, rules.normalize_identifiers) if rules.advanced_matching else []
-        if found:
-            has_ids[order] = True
-        for digest, label in found:
-            hash_rows.append((order, digest))
-            hash_labels.append(label)
-    if hash_rows:
-        hg = np.array([r[0] for r in hash_rows], np.int64)
-        hk = np.array([r[1] for r in hash_rows], np.uint64)
-        g, visit, q = link_through_visitor(
-            work.visits, IndexKind.MD5, hg, hk, times[hg], np.full(len(hg), not_before)
-        )
-        linked.update(
-            {int(a): (int(b), hash_labels[int(c)]) for a, b, c in zip(g, visit, q, strict=True)}
-        )
-    return _record_links(work, orders, positions, candidates, ids, has_ids, linked)
+    window = np.full(len(candidates), work.now - rules.visit_age_limit_seconds, np.int64)
+    bounds = window.copy()
+    detailed = np.asarray(pc.equal(subset.column("kind"), "orders"))
+    cutoff = contacts_cutoff(work) if rules.contacts_first else None
+    if cutoff is not None:
+        bounds[detailed] = np.maximum(window[detailed], cutoff)
+    everyone = np.arange(len(candidates))
+    found, has_ids = _find(work, ids, times, bounds, everyone)
+    early = np.zeros(len(candidates), bool)
+    if cutoff is not None:
+        retry = everyone[detailed & (found.visit < 0) & has_ids]
+        before, _ = _find(work, ids, times, window, retry)
+        early[retry[before.visit[retry] >= 0]] = True
+    return _record_links(work, orders, positions, candidates, ids, has_ids, found, early, cutoff)
 
 
 def _record_links(
@@ -222,19 +276,18 @@ def _record_links(
     candidates: np.ndarray,
     ids: _Identities,
     has_ids: np.ndarray,
-    linked: dict[int, tuple[int, str]],
+    found: _Found,
+    early: np.ndarray,
+    cutoff: int | None,
 ) -> pa.Table:
     rules, log = work.rules, work.log
     keys = orders.column("order_key")
     lost = np.flatnonzero(~has_ids)
     if len(lost):
-        kinds = take(orders.column("kind"), candidates[lost]).to_pylist()
-        why = [
-            0
-            if not ids.has_contact[i] and kind == "orders"
-            else (2 if rules.advanced_matching else 1)
-            for i, kind in zip(lost.tolist(), kinds, strict=True)
-        ]
+        kinds = np.asarray(take(orders.column("kind"), candidates[lost]).to_pylist())
+        why = np.where(
+            ~ids.has_contact[lost] & (kinds == "orders"), 0, 2 if rules.advanced_matching else 1
+        )
         log.decide(
             ORDER,
             take(keys, candidates[lost]),
@@ -243,8 +296,15 @@ def _record_links(
             n1=why,
             s1=take(orders.column("customer_key"), candidates[lost]),
         )
-    won = np.array(sorted(linked), np.int64)
-    missed = np.setdiff1d(np.flatnonzero(has_ids), won)
+    won = np.flatnonzero(found.visit >= 0)
+    log.decide(
+        ORDER,
+        take(keys, candidates[early]),
+        positions[candidates[early]],
+        DecisionCode.NOT_LINKED_BEFORE_CONTACTS,
+        n1=cutoff,
+    )
+    missed = np.flatnonzero(has_ids & (found.visit < 0) & ~early)
     log.decide(
         ORDER,
         take(keys, candidates[missed]),
@@ -255,8 +315,8 @@ def _record_links(
     if not len(won):
         return orders
     rows = candidates[won]
-    visits = np.array([linked[int(i)][0] for i in won], np.int64)
-    labels = pa.array([linked[int(i)][1] for i in won], pa.string())
+    visits = found.visit[won]
+    labels = take(found.label, won)
     log.decide(
         ORDER,
         take(keys, rows),

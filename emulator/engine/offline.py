@@ -13,6 +13,7 @@ https://yandex.ru/dev/metrika/ru/management/calls:
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
@@ -27,6 +28,7 @@ from emulator.engine.ledger import OFFLINE_ROW
 from emulator.engine.link import link_direct, link_through_visitor
 from emulator.engine.visits import IndexKind
 from emulator.engine.work import Work
+from emulator.rules import OfflineWindow
 
 IDENTIFIER_FIELDS: tuple[tuple[str, str, IndexKind], ...] = (
     ("client_id", "CLIENT_ID", IndexKind.CLIENT_ID),
@@ -47,6 +49,29 @@ OFFLINE_ROWS_EXTRA = pa.schema(
     ]
 )
 """What an offline row keeps beside its fields: its visit and its first decision."""
+
+
+LEGACY_WINDOW_SECONDS = 16 * 3600
+"""The old API's default: conversions join a visit for 16 hours after it (approximated from
+the visit's start; enablecallsextendedthreshold)."""
+
+
+def threshold_key(counter_id: int, calls: bool) -> str:
+    """Where the legacy extended-threshold switch of a counter is kept (when it went on)."""
+    return f"extended_threshold.{'calls' if calls else 'offline'}.{counter_id}"
+
+
+def visit_bound(work: Work, calls: bool) -> int:
+    """The earliest visit start a conversion processed now may link to (rule
+    ``offline_window``)."""
+    rules = work.rules
+    window = work.now - rules.offline_visit_age_limit_days * 86_400
+    if rules.offline_window is OfflineWindow.CURRENT:
+        return window
+    since = work.session.counters.setting(threshold_key(work.counter_id, calls))
+    if since is None:
+        return work.now - LEGACY_WINDOW_SECONDS
+    return max(window, int(datetime.fromisoformat(since).timestamp()))
 
 
 def identifiers(batch: pa.Table) -> tuple[np.ndarray, pa.Array]:
@@ -118,7 +143,7 @@ def apply_offline(
         s2=[labels[i] for i in lost],
     )
     pending = np.flatnonzero(~static & ~missing)
-    not_before = work.now - rules.offline_visit_age_limit_days * 86_400
+    not_before = visit_bound(work, "static_call" in batch.column_names)
     for i, (name, _, kind) in enumerate(IDENTIFIER_FIELDS):
         rows = pending[which[pending] == i]
         if not len(rows):

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from emulator.decisions import DecisionCode
 from emulator.domain import UploadKind
-from emulator.engine.arrays import combined, first_items, numbers, present, take, texts
+from emulator.engine.arrays import combined, differs, first_items, numbers, present, take, texts
 from emulator.engine.fire import fire
 from emulator.engine.ledger import ORDER
 from emulator.engine.link import link_orders
@@ -67,7 +67,7 @@ def apply_orders(work: Work, kind: UploadKind, batch: pa.Table) -> None:
     """Apply one batch of order rows (no key of it appears in another batch)."""
     grouped = KeyedRows.group(order_keys(batch, work.uploading_id))
     grouped.order(work.rules, batch, kind, work.counter.tz, work.log, ORDER)
-    stored = work.session.orders.load(work.counter_id, grouped.keys.to_pylist())
+    stored = work.load(work.books.orders, grouped.keys)
     state = State.load(ORDER_ROW, grouped.keys, "order_key", stored)
     statuses = StatusBook(work.mapping, work.counter.js_goal_identifiers)
     applier = _Applier(work, kind, batch, state, statuses)
@@ -95,37 +95,31 @@ class _Applier:
         self.state = state
         self.statuses = statuses
         self.lines = np.asarray(batch.column("line"))
-        self.counts: dict[str, int] | None = None
 
-    def _order_counts(self, customers: list[str]) -> dict[str, int]:
-        """Stored orders per customer, read only when the cap could be reached."""
-        if self.counts is None:
-            self.counts = {}
+    def _within_cap(self, customers: pa.Array) -> np.ndarray:
+        """Which new orders stay within the per-customer cap: only the customers the upload
+        watches (:mod:`.cap`) are counted, one row at a time."""
+        allowed = np.ones(len(customers), bool)
+        watch = self.work.watch
+        if not watch:
+            return allowed
         limit = self.work.rules.orders_per_customer_limit
-        wanted = [c for c in set(customers) if c not in self.counts]
-        if (
-            wanted
-            and len(self.batch) + self.work.session.orders.count(self.work.counter_id) > limit
-        ):
-            found = self.work.session.orders.counts_by(self.work.counter_id, "customer_key", wanted)
-            self.counts.update({c: found.get(c, 0) for c in wanted})
-        else:
-            self.counts.update({c: 0 for c in wanted})
-        return self.counts
+        mine = np.flatnonzero(np.asarray(pc.is_in(customers, value_set=pa.array(list(watch)))))
+        for i, customer in zip(mine.tolist(), take(customers, mine).to_pylist(), strict=True):
+            if watch[customer] < limit:
+                watch[customer] += 1
+            else:
+                allowed[i] = False
+        return allowed
 
     def create(self, rows: np.ndarray, keys: np.ndarray) -> None:
         if not len(rows):
             return
         work, log, state = self.work, self.work.log, self.state
         sent = take_rows(self.batch, rows)
-        customers = customer_keys(sent).to_pylist()
-        counts = self._order_counts(customers)
+        customers = customer_keys(sent)
+        allowed = self._within_cap(customers)
         limit = work.rules.orders_per_customer_limit
-        allowed = np.zeros(len(rows), bool)
-        for i, customer in enumerate(customers):
-            if counts[customer] < limit:
-                counts[customer] += 1
-                allowed[i] = True
         refused = ~allowed
         if refused.any():
             refused_keys = state.get("order_key", keys[refused]).to_pylist()
@@ -136,7 +130,7 @@ class _Applier:
                 keys[refused],
                 DecisionCode.CUSTOMER_ORDER_LIMIT,
                 line=self.lines[rows[refused]],
-                s1=[c for c, ok in zip(customers, allowed, strict=True) if not ok],
+                s1=customers.filter(pa.array(refused)),
                 n1=limit,
             )
         rows, keys, sent = rows[allowed], keys[allowed], sent.filter(pa.array(allowed))
@@ -147,18 +141,21 @@ class _Applier:
         status = status_ids(sent.column("order_status"))
         types = self.statuses.types(status)
         state.set("kind", keys, self.kind.value)
-        state.set(
-            "customer_key",
-            keys,
-            pa.array([c for c, ok in zip(customers, allowed, strict=True) if ok]),
-        )
+        customers = customers.filter(pa.array(allowed))
+        state.set("customer_key", keys, customers)
+        work.count(work.books.orders, customers)
         state.set("status_id", keys, status)
         state.set("status_type", keys, types)
         state.set("created_goal_fired", keys, False)
-        state.set("fired_cell_goals", keys, pa.array([[]] * len(keys), pa.list_(pa.string())))
+        none = pa.ListArray.from_arrays(
+            np.zeros(len(keys) + 1, np.int32), pa.array([], pa.string())
+        )
+        state.set("fired_cell_goals", keys, none)
         state.set("entries", keys, "")
         state.exists[keys] = True
         state.applied[keys] = True
+        if self.kind is UploadKind.ORDERS:
+            self._fill_dates(keys)
         log.decide(
             ORDER,
             state.get("order_key", keys),
@@ -216,6 +213,16 @@ class _Applier:
             name: col if name in kept else pa.nulls(n, col.type) for name, col in columns.items()
         }
 
+    def _move_customers(self, keys: np.ndarray, customers: pa.Array) -> None:
+        """An update may name another customer: the order moves in the tally."""
+        before = self.state.get("customer_key", keys)
+        moved = np.flatnonzero(differs(before, customers))
+        if len(moved):
+            work = self.work
+            work.count(work.books.orders, take(before, moved), -1)
+            work.count(work.books.orders, take(customers, moved))
+        self.state.set("customer_key", keys, customers)
+
     def _update(self, stored: UploadKind, rows: np.ndarray, keys: np.ndarray) -> None:
         work, log, state = self.work, self.work.log, self.state
         sent = self._sent_as(stored, rows, keys)
@@ -259,6 +266,13 @@ class _Applier:
             order_key = take(order_key, np.flatnonzero(keep))
         if not len(rows):
             return
+        for name, fill in (
+            ("update_date_time", work.rules.fill_update_date_time),
+            ("finish_date_time", work.rules.fill_finish_date_time),
+        ):
+            if fill and stored is UploadKind.ORDERS:
+                # A value the service set itself is kept when a row does not send one.
+                sent[name] = pc.coalesce(sent[name], state.get(name, keys))
         merged, changed = merge_records(
             stored, lambda name: state.get(name, keys), sent.__getitem__, work.mode
         )
@@ -266,7 +280,7 @@ class _Applier:
         for name, column in merged.items():
             state.set(name, keys, column)
         merged_columns = {f.name: state.get(f.name, keys) for f in ORDER_FIELDS}
-        state.set("customer_key", keys, customer_keys(merged_columns))
+        self._move_customers(keys, customer_keys(merged_columns))
         before = state.get("status_id", keys)
         after = status_ids(merged_columns["order_status"])
         moved = np.flatnonzero(np.asarray(pc.not_equal(before, after)))
@@ -285,6 +299,21 @@ class _Applier:
             state.set("status_id", keys[moved], take(after, moved))
             state.set("status_type", keys[moved], types)
         state.applied[keys] = True
+        if stored is UploadKind.ORDERS:
+            self._fill_dates(keys)
+
+    def _fill_dates(self, keys: np.ndarray) -> None:
+        """``update_date_time`` when the order has none, and ``finish_date_time`` at its first
+        processing in a PAID-type status: set automatically (orders-data), to the processing
+        time."""
+        rules, state, now = self.work.rules, self.state, self.work.now
+        if rules.fill_update_date_time:
+            empty = ~present(state.get("update_date_time", keys))
+            state.set("update_date_time", keys[empty], pa.array(np.full(empty.sum(), now)))
+        if rules.fill_finish_date_time:
+            paid = np.asarray(pc.equal(pc.fill_null(state.get("status_type", keys), ""), "PAID"))
+            empty = paid & ~present(state.get("finish_date_time", keys))
+            state.set("finish_date_time", keys[empty], pa.array(np.full(empty.sum(), now)))
 
     def _log_changes(
         self,

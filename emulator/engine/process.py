@@ -15,10 +15,12 @@ import pyarrow as pa
 
 from emulator.domain import UploadKind
 from emulator.engine.accept import CALLS, PendingUpload, crossing, iter_parts, key_hashes
+from emulator.engine.cap import watched
 from emulator.engine.config import Goal
 from emulator.engine.contacts import apply_contacts, customers_from_simple_orders, relink
+from emulator.engine.link import contacts_first_key
 from emulator.engine.offline import apply_offline
-from emulator.engine.orders import apply_orders, order_keys
+from emulator.engine.orders import apply_orders, customer_keys, order_keys
 from emulator.engine.work import Work
 
 
@@ -53,6 +55,9 @@ def process_crm(work: Work, pending: PendingUpload) -> None:
             customers.extend(apply_contacts(work, part))
 
         _in_groups(work, pending, lambda part: part.column("uniq_id"), apply)
+        first = contacts_first_key(work.counter_id)
+        if customers and work.session.counters.setting(first) is None:
+            work.session.counters.set_setting(first, work.now)
         relink(work, customers)
         work.flush()
         return
@@ -60,6 +65,13 @@ def process_crm(work: Work, pending: PendingUpload) -> None:
         for part in iter_parts(work.session, pending):
             customers_from_simple_orders(work, part)
             work.flush()
+    work.watch = watched(
+        work.session,
+        work.books.orders,
+        work.counter_id,
+        lambda: (customer_keys(part) for part in iter_parts(work.session, pending)),
+        work.rules.orders_per_customer_limit,
+    )
     _in_groups(
         work,
         pending,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +20,13 @@ import pyarrow.compute as pc
 
 from emulator.dates import from_ts
 from emulator.domain import UploadKind
+from emulator.engine.arrays import combined, scatter
 from emulator.engine.columns import to_records
 from emulator.engine.config import CounterConfig
 from emulator.engine.explain import Context, Params, render
 from emulator.engine.ledger import CONTACT, OFFLINE_ROW, ORDER
+from emulator.engine.records import Records
+from emulator.engine.work import Books
 from emulator.serialize import to_jsonable
 from emulator.store import Entry, Session
 
@@ -39,18 +43,44 @@ class OrderView:
     goal_reaches: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Reader:
+    """A read session and the record stores, for reading committed state."""
+
+    session: Session
+    books: Books
+
+    def orders(
+        self, counter_id: int, keys: list[str] | None = None, columns: list[str] | None = None
+    ) -> pa.Table:
+        return self._read(self.books.orders, counter_id, keys, columns)
+
+    def contacts(
+        self, counter_id: int, keys: list[str] | None = None, columns: list[str] | None = None
+    ) -> pa.Table:
+        return self._read(self.books.contacts, counter_id, keys, columns)
+
+    def _read(
+        self, book: Records, counter_id: int, keys: list[str] | None, columns: list[str] | None
+    ) -> pa.Table:
+        index = book.index(counter_id)
+        if keys is None:
+            return book.all(self.session, counter_id, index, columns)
+        return book.load(self.session, counter_id, index, pa.array(keys, pa.string()))
+
+
 def _seqs(entries: str | None) -> list[int]:
     return [int(s) for s in (entries or "").split(",") if s]
 
 
 def subject_entries(
-    session: Session, counter_id: int, subject_type: str, key: str
+    reader: Reader, counter_id: int, subject_type: str, key: str
 ) -> list[int] | None:
     """The ledger entries that mention a subject (``None``: look everywhere)."""
     if subject_type in (ORDER, CONTACT):
-        table = session.orders if subject_type == ORDER else session.contacts
-        rows = table.load(counter_id, [key])
-        mentioned = session.ledger.mentions(counter_id, subject_type, key)
+        read = reader.orders if subject_type == ORDER else reader.contacts
+        rows = read(counter_id, [key])
+        mentioned = reader.session.ledger.mentions(counter_id, subject_type, key)
         if len(rows):
             return sorted({*_seqs(rows.column("entries")[0].as_py()), *mentioned})
         if mentioned:
@@ -59,14 +89,15 @@ def subject_entries(
 
 
 def _entries(
-    session: Session, counter_id: int, kind: str, subject_type: str | None, key: str | None
+    reader: Reader, counter_id: int, kind: str, subject_type: str | None, key: str | None
 ) -> list[Entry]:
+    session = reader.session
     if subject_type == OFFLINE_ROW and key is not None:
         return session.ledger.entries(counter_id, kind, uploading_id=key.split(":")[0])
     seqs = (
         None
         if subject_type is None or key is None
-        else subject_entries(session, counter_id, subject_type, key)
+        else subject_entries(reader, counter_id, subject_type, key)
     )
     return session.ledger.entries(counter_id, kind, seqs=seqs)
 
@@ -82,11 +113,11 @@ def _only(table: pa.Table, subject_type: str | None, key: str | None) -> pa.Tabl
 
 
 def decisions(
-    session: Session, counter: CounterConfig, subject_type: str, key: str
+    reader: Reader, counter: CounterConfig, subject_type: str, key: str
 ) -> list[dict[str, Any]]:
     context = Context(counter.counter_id, counter.tz)
     out = []
-    for entry in _entries(session, counter.counter_id, "decisions", subject_type, key):
+    for entry in _entries(reader, counter.counter_id, "decisions", subject_type, key):
         at = from_ts(entry.at, counter.tz).isoformat()
         for row in _only(entry.table, subject_type, key).to_pylist():
             params = Params(
@@ -112,17 +143,46 @@ def decisions(
     return out
 
 
+def reach_table(reader: Reader, counter_id: int) -> pa.Table:
+    """Every goal reach as columns (``goal_id``, ``visit_id``, ``revenue``), with re-sent
+    offline conversions' revenue as it now stands."""
+    entries = reader.session.ledger.entries(counter_id, "reaches")
+    if not entries:
+        return pa.table(
+            {
+                "goal_id": pa.array([], pa.int64()),
+                "visit_id": pa.array([], pa.int64()),
+                "revenue": pa.array([], pa.string()),
+            }
+        )
+    table = pa.concat_tables([e.table for e in entries]).combine_chunks()
+    revised = reader.session.conversions.revised(counter_id)
+    revenue = table.column("revenue")
+    if revised:
+        ids = np.asarray(table.column("reach_id"))
+        changed = np.flatnonzero(np.isin(ids, np.array(list(revised), np.int64)))
+        values = pa.array([revised[int(i)][0] for i in ids[changed]], pa.string())
+        revenue = scatter(combined(revenue), changed, values)
+    return pa.table(
+        {
+            "goal_id": table.column("goal_id"),
+            "visit_id": table.column("visit_id"),
+            "revenue": revenue,
+        }
+    )
+
+
 def goal_reaches(
-    session: Session,
+    reader: Reader,
     counter: CounterConfig,
     subject_type: str | None = None,
     key: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every goal reach, in the order it happened (optionally of one subject)."""
     goals = {g.id: g for g in counter.goals}
-    revised = session.conversions.revised(counter.counter_id)
+    revised = reader.session.conversions.revised(counter.counter_id)
     out = []
-    for entry in _entries(session, counter.counter_id, "reaches", subject_type, key):
+    for entry in _entries(reader, counter.counter_id, "reaches", subject_type, key):
         at = from_ts(entry.at, counter.tz).isoformat()
         for row in _only(entry.table, subject_type, key).to_pylist():
             revenue, currency = row["revenue"], row["currency"]
@@ -145,9 +205,9 @@ def goal_reaches(
     return out
 
 
-def order_view(session: Session, counter: CounterConfig, key: str) -> OrderView | None:
-    rows = session.orders.load(counter.counter_id, [key])
-    history = decisions(session, counter, ORDER, key)
+def order_view(reader: Reader, counter: CounterConfig, key: str) -> OrderView | None:
+    rows = reader.orders(counter.counter_id, [key])
+    history = decisions(reader, counter, ORDER, key)
     if not len(rows) and not history:
         return None
     if not len(rows):
@@ -161,7 +221,7 @@ def order_view(session: Session, counter: CounterConfig, key: str) -> OrderView 
         linked_visit_id=row["linked_visit_id"],
         linked_by=row["linked_by"],
         decisions=history,
-        goal_reaches=goal_reaches(session, counter, ORDER, key),
+        goal_reaches=goal_reaches(reader, counter, ORDER, key),
     )
 
 
@@ -179,16 +239,16 @@ SUMMARY = [
 ]
 
 
-def orders_summary(session: Session, counter_id: int) -> list[dict[str, Any]]:
+def orders_summary(reader: Reader, counter_id: int) -> list[dict[str, Any]]:
     """Every order in one list: status, amounts, link and the codes of its decisions."""
     codes: dict[str, list[str]] = defaultdict(list)
-    for entry in session.ledger.entries(counter_id, "decisions"):
+    for entry in reader.session.ledger.entries(counter_id, "decisions"):
         table = entry.table.filter(pc.equal(entry.table.column("subject_type"), ORDER))
         for key, code in zip(
             table.column("subject_key").to_pylist(), table.column("code").to_pylist(), strict=True
         ):
             codes[key].append(code)
-    rows = session.orders.all(counter_id, SUMMARY).to_pylist()
+    rows = reader.orders(counter_id, columns=SUMMARY).to_pylist()
     return [
         {
             "order_id": r["order_key"],
@@ -208,19 +268,19 @@ def orders_summary(session: Session, counter_id: int) -> list[dict[str, Any]]:
 
 
 def offline_rows(
-    session: Session, counter: CounterConfig, uploading_id: str, kind: UploadKind
+    reader: Reader, counter: CounterConfig, uploading_id: str, kind: UploadKind
 ) -> list[dict[str, Any]]:
     """Each row of an offline uploading with its linked visit or the reason it has none."""
     context = Context(counter.counter_id, counter.tz)
     out = []
-    for entry in session.ledger.entries(
+    for entry in reader.session.ledger.entries(
         counter.counter_id, "offline_rows", uploading_id=uploading_id
     ):
         table = entry.table
         fields = [
             n for n in table.column_names if n not in ("visit_id", "code", "n1", "n2", "s1", "s2")
         ]
-        records = to_records(kind, table.select(fields), from_ts(0).tzinfo)  # type: ignore[arg-type]
+        records = to_records(kind, table.select(fields), UTC)  # type: ignore[arg-type]
         for record, row in zip(records, table.to_pylist(), strict=True):
             key = f"{uploading_id}:{row['line']}"
             params = Params(
@@ -239,11 +299,11 @@ def offline_rows(
     return sorted(out, key=lambda r: r["line"])
 
 
-def users_and_customers(session: Session, counter_id: int) -> list[dict[str, Any]]:
+def users_and_customers(reader: Reader, counter_id: int) -> list[dict[str, Any]]:
     """Every contact with its orders, linked or not, and its lifetime value (paid revenue)."""
     contacts = {
         r["uniq_id"]: r
-        for r in session.contacts.all(counter_id, ["uniq_id", "name", "client_ids"]).to_pylist()
+        for r in reader.contacts(counter_id, columns=["uniq_id", "name", "client_ids"]).to_pylist()
     }
     columns = [
         "order_key",
@@ -254,7 +314,7 @@ def users_and_customers(session: Session, counter_id: int) -> list[dict[str, Any
         "linked_visit_id",
     ]
     by_customer: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for order in session.orders.all(counter_id, columns).to_pylist():
+    for order in reader.orders(counter_id, columns=columns).to_pylist():
         by_customer[order["customer_key"]].append(order)
     customers = []
     for uniq_id in sorted(set(contacts) | set(by_customer)):
@@ -289,8 +349,5 @@ def users_and_customers(session: Session, counter_id: int) -> list[dict[str, Any
     return customers
 
 
-def order_keys(session: Session, counter_id: int) -> list[str]:
-    return session.orders.all(counter_id, ["order_key"]).column("order_key").to_pylist()
-
-
-__all__ = ["OrderView", "np"]
+def order_keys(reader: Reader, counter_id: int) -> list[str]:
+    return reader.orders(counter_id, columns=["order_key"]).column("order_key").to_pylist()

@@ -22,7 +22,8 @@ from emulator.domain import (
     UploadKind,
 )
 from emulator.engine import accept
-from emulator.engine.accept import CALLS, CRM, OFFLINE, Parsed, PendingUpload
+from emulator.engine.accept import CALLS, CRM, Parsed, PendingUpload
+from emulator.engine.cap import cap_errors
 from emulator.engine.catalog import statuses as load_statuses
 from emulator.engine.config import CounterConfig, Goal
 from emulator.engine.counters import call_goal, ensure_crm_goals, load_counter
@@ -30,9 +31,9 @@ from emulator.engine.offline import IDENTIFIER_FIELDS, identifiers
 from emulator.engine.process import process_crm, process_offline
 from emulator.engine.statuses import StatusBook
 from emulator.engine.visitbook import VisitBook
-from emulator.engine.work import Work
+from emulator.engine.work import Books, Work
 from emulator.errors import ApiError
-from emulator.rules import UnknownStatus, ValidationFailure
+from emulator.rules import ClientIdType, CustomerCap, UnknownStatus, ValidationFailure
 from emulator.serialize import from_jsonable, to_jsonable
 from emulator.store import Store, UploadingRow
 
@@ -40,9 +41,10 @@ DEFAULT_CALL_GOAL = "Calls"
 
 
 class Uploads:
-    def __init__(self, store: Store, visits: VisitBook) -> None:
+    def __init__(self, store: Store, visits: VisitBook, books: Books) -> None:
         self.store = store
         self.visits = visits
+        self.books = books
 
     # -- accepting ----------------------------------------------------------------------------
     def accept_crm(
@@ -53,8 +55,10 @@ class Uploads:
         mode: MergeMode,
         batches: Iterable[Parsed],
         now: datetime,
+        json_key: str | None = None,
     ) -> Uploading:
-        """Validate and record a CRM upload; process it at once when no delay applies."""
+        """Validate and record a CRM upload; process it at once when no delay applies.
+        ``json_key`` names the array of a JSON body, where errors are located by element."""
         statuses = None
         if kind is not UploadKind.CONTACTS and counter.rules.unknown_status is UnknownStatus.REJECT:
             mapping = load_statuses(self.store.read(), counter.counter_id)
@@ -68,6 +72,14 @@ class Uploads:
                         RowError(0, None, "the upload holds no rows", code="empty")
                     )
                     intake.error_count = 1
+                capped = kind is not UploadKind.CONTACTS and (
+                    counter.rules.customer_cap is CustomerCap.FAIL_UPLOAD
+                )
+                if capped and not intake.error_count:
+                    limit = counter.rules.orders_per_customer_limit
+                    errors = cap_errors(session, self.books.orders, pending, limit, intake)
+                    intake.errors += errors
+                    intake.error_count += len(errors)
                 if intake.error_count:
                     raise _Rejected(intake)
                 meta = Uploading(pending.uploading_id, now, "PASSED", intake.valid, "SYSTEM", fmt)
@@ -77,7 +89,7 @@ class Uploads:
             if counter.rules.validation_failure is ValidationFailure.STATUS_FAILED:
                 count = rejected.intake.valid + rejected.intake.error_count
                 return self._record_failed(counter, kind, fmt, now, count)
-            raise accept.rejected(rejected.intake) from None
+            raise accept.rejected(rejected.intake, json_key) from None
         return meta
 
     def _record_failed(
@@ -103,7 +115,7 @@ class Uploads:
     ) -> OfflineUploading:
         """Offline conversions and calls: rows with errors are left out; a file-level problem
         or a file without valid rows is refused."""
-        kind = UploadKind.OFFLINE_CONVERSIONS if family == OFFLINE else UploadKind.CALLS
+        kind = UploadKind.CALLS if family == CALLS else UploadKind.OFFLINE_CONVERSIONS
         id_types: Counter[str] = Counter()
         static = 0
         with self.store.write() as session:
@@ -138,7 +150,9 @@ class Uploads:
                 line_quantity=valid,
                 comment=comment,
                 type=upload_type,
-                client_id_type=(id_type_param or _majority(id_types)).upper(),
+                client_id_type=(
+                    id_type_param or client_id_type(id_types, counter.rules.client_id_type)
+                ).upper(),
                 status=OfflineUploadingStatus.UPLOADED,
                 static_calls_quantity=static if family == CALLS else None,
                 dynamic_calls_quantity=valid - static if family == CALLS else None,
@@ -197,11 +211,15 @@ class Uploads:
         return len(due)
 
     def process(self, counter_id: int, family: str, uid: str, now: datetime) -> None:
+        """Apply one pending upload. It is processed *at its processing time* (received +
+        the counter's delay), however far the clock has moved since: every window is measured
+        from that moment, as the real service processes an upload within its delay."""
         with self.store.write() as session:
             row = session.uploadings.get(counter_id, family, uid)
             if row is None or row.processed_at is not None:
                 return
             pending = PendingUpload.from_row(row)
+            at = min(pending.process_at, to_ts(now))
             counter = load_counter(session, counter_id)
             goals: dict[str, Goal | None] = {}
             if family == CRM:
@@ -212,17 +230,19 @@ class Uploads:
             work = Work(
                 session,
                 counter,
-                to_ts(now),
+                at,
                 uid,
                 load_statuses(session, counter_id),
                 self.visits.table(counter_id),
+                self.books,
                 pending.mode,
             )
+            self.store.db.after_commit(work.install)
             meta = dict(row.meta)
             if family == CRM:
                 process_crm(work, pending)
             else:
-                if family == OFFLINE:
+                if family != CALLS:  # offline conversions and yclid conversions
                     targets = {
                         t
                         for part in accept.iter_parts(session, pending)
@@ -236,7 +256,7 @@ class Uploads:
                     else OfflineUploadingStatus.LINKAGE_FAILURE
                 )
                 meta |= {"status": status.value, "linked_quantity": linked}
-            session.uploadings.finish(counter_id, family, uid, to_ts(now), meta)
+            session.uploadings.finish(counter_id, family, uid, at, meta)
 
     # -- reading ------------------------------------------------------------------------------
     def offline_meta(
@@ -268,8 +288,11 @@ def walking_status(received: int, process_at: int, now: int) -> OfflineUploading
     return steps[max(position, 0)]
 
 
-def _majority(counts: Counter[str]) -> str:
-    """The identifier type the uploading reports: the one most rows use (A14)."""
+def client_id_type(counts: Counter[str], rule: ClientIdType) -> str:
+    """The identifier type an offline uploading reports (ambiguity A14, rule
+    ``client_id_type``)."""
+    if rule is ClientIdType.PRIORITY:
+        return next((t for t in ("CLIENT_ID", "USER_ID", "YCLID") if counts[t]), "CLIENT_ID")
     if not counts:
         return "CLIENT_ID"
     preference = [id_type for _, id_type, _ in IDENTIFIER_FIELDS]

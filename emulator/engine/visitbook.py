@@ -19,6 +19,9 @@ from emulator.engine.visits import VISIT_SCHEMA, VisitTable
 from emulator.errors import ApiError
 from emulator.store import Session, Store
 
+CHUNK_ROWS = 1 << 18
+"""Visits per stored chunk."""
+
 
 class VisitBook:
     def __init__(self, store: Store) -> None:
@@ -61,18 +64,15 @@ class VisitBook:
         this load or an earlier one, is a conflict (409) and nothing is loaded.
         """
         table = self.table(counter_id)
+        fresh = [_fresh(table, batch.cast(VISIT_SCHEMA)) for batch in batches]
+        load = _unique(pa.concat_tables(fresh)) if fresh else VISIT_SCHEMA.empty_table()
+        if not len(load):
+            return table
         seq = session.visits.next_seq(counter_id)
-        seen: list[pa.Table] = []
-        for batch in batches:
-            fresh = _unique(batch)
-            for earlier in seen:
-                fresh = _fresh(_by_id(earlier), fresh, earlier_in_load=True)
-            fresh = _fresh(table, fresh)
-            if len(fresh):
-                session.visits.add(counter_id, seq, fresh)
-                seq += 1
-                seen.append(fresh)
-        return table.with_visits(pa.concat_tables(seen)) if seen else table
+        for start in range(0, len(load), CHUNK_ROWS):
+            session.visits.add(counter_id, seq, load.slice(start, CHUNK_ROWS))
+            seq += 1
+        return table.with_visits(load)
 
     def install(self, counter_id: int, table: VisitTable) -> None:
         self._tables[counter_id] = table
@@ -85,15 +85,9 @@ def _conflict(visit_id: int, earlier: bool) -> ApiError:
     return ApiError("conflict", f"visit {visit_id} {where}")
 
 
-def _by_id(visits: pa.Table) -> VisitTable:
-    """A table without indexes, sorted by visit id: enough to look visits up by id."""
-    order = np.argsort(numbers(visits.column("visit_id")), kind="stable")
-    return VisitTable(visits.take(indices(order)))
-
-
 def _unique(batch: pa.Table) -> pa.Table:
-    """The batch without its own repeats (a repeat with other data is a conflict)."""
-    batch = batch.cast(VISIT_SCHEMA)
+    """The load without its own repeats (a repeat with other data is a conflict)."""
+    batch = batch.combine_chunks()
     ids = numbers(batch.column("visit_id"))
     order = np.argsort(ids, kind="stable")
     repeat = np.zeros(len(ids), bool)
@@ -109,7 +103,7 @@ def _row_differs(a: pa.Table, i: int, b: pa.Table, j: int) -> bool:
     return a.slice(i, 1).to_pylist() != b.slice(j, 1).to_pylist()
 
 
-def _fresh(table: VisitTable, batch: pa.Table, earlier_in_load: bool = False) -> pa.Table:
+def _fresh(table: VisitTable, batch: pa.Table) -> pa.Table:
     """The visits of ``batch`` that ``table`` does not hold; a held id with other data is a
     conflict."""
     ids = numbers(batch.column("visit_id"))
@@ -123,5 +117,5 @@ def _fresh(table: VisitTable, batch: pa.Table, earlier_in_load: bool = False) ->
     for name in VISIT_SCHEMA.names:
         changed |= differs(stored.column(name).combine_chunks(), sent.column(name).combine_chunks())
     if changed.any():
-        raise _conflict(int(ids[rows[np.argmax(changed)]]), earlier=not earlier_in_load)
+        raise _conflict(int(ids[rows[np.argmax(changed)]]), earlier=True)
     return batch.filter(pa.array(~held))

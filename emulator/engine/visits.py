@@ -12,10 +12,11 @@ PurchaseIds (the first 8 bytes of their MD5).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +25,9 @@ import pyarrow.compute as pc
 from emulator import matching
 from emulator.dates import from_ts
 from emulator.domain import Visit
+from emulator.engine.attribution import Attribution, attributed
 from emulator.engine.keys import hex_keys, text_keys
+from emulator.matching.sorting import by_key
 
 VISIT_SCHEMA = pa.schema(
     [
@@ -58,6 +61,8 @@ class IndexKind(StrEnum):
     YCLID = "yclid"
     USER_ID = "user_id"
     PURCHASE_ID = "purchase_id"
+    ECOMMERCE = "ecommerce"
+    """ClientIDs of visits with an e-commerce purchase (the e-commerce preference, §5.2)."""
 
 
 def _numpy(column: pa.ChunkedArray | pa.Array, dtype: type) -> np.ndarray:
@@ -90,6 +95,9 @@ def identity_columns(
         sent = np.flatnonzero(np.asarray(column.is_valid()))
         values = column.take(pa.array(sent)) if len(sent) else pa.array([], pa.string())
         found[kind] = (sent, text_keys(values))
+        if kind is IndexKind.PURCHASE_ID:
+            clients = _numpy(table.column("client_id"), np.uint64)
+            found[IndexKind.ECOMMERCE] = (sent, clients[sent])
     return {kind: pair for kind, pair in found.items() if len(pair[0])}
 
 
@@ -107,6 +115,9 @@ class VisitTable:
 
     table: pa.Table = field(default_factory=VISIT_SCHEMA.empty_table)
     indexes: dict[IndexKind, matching.VisitIndex] = field(default_factory=dict)
+    memo: dict[tuple, object] = field(default_factory=dict, compare=False, repr=False)
+    """What reports derive from the visits (attribution, local days, dictionary codes), kept
+    as long as the table: a table never changes."""
 
     @cached_property
     def visit_ids(self) -> np.ndarray:
@@ -141,8 +152,9 @@ class VisitTable:
             indexes[kind] = _merge(indexes.get(kind), keys, starts[rows], new_ids[rows])
         merged = pa.concat_tables([self.table, visits]) if len(self.table) else visits
         ids = np.concatenate([self.visit_ids, new_ids])
-        order = np.argsort(ids, kind="stable")
-        return VisitTable(merged.take(pa.array(order)).combine_chunks(), indexes)
+        if len(ids) > 1 and not np.all(ids[1:] > ids[:-1]):
+            merged = merged.take(pa.array(by_key(ids.view(np.uint64))[0]))
+        return VisitTable(merged.combine_chunks(), indexes)
 
     @classmethod
     def from_chunks(cls, chunks: Sequence[pa.Table]) -> VisitTable:
@@ -169,6 +181,46 @@ class VisitTable:
     def index(self, kind: IndexKind) -> matching.VisitIndex | None:
         return self.indexes.get(kind)
 
+    def _memo(self, key: tuple, make: Callable[[], object]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = make()
+        return self.memo[key]
+
+    def visitor_order(self) -> np.ndarray:
+        """Rows in (visitor, start, visit id) order: the ClientID index's own order."""
+        index = self.index(IndexKind.CLIENT_ID)
+        if index is None:
+            return np.zeros(0, np.int64)
+
+        def make() -> np.ndarray:
+            # The index holds every visit id once: its visitor order, ranked among the ids.
+            order = by_key(index.rows.view(np.uint64))[0]
+            positions = np.empty(len(order), np.int64)
+            positions[order] = np.arange(len(order))
+            return positions
+
+        return self._memo(("order",), make)
+
+    def attributed(self, model: Attribution) -> np.ndarray:
+        """Per row, the row of the visit its attribution ``model`` credits."""
+        return self._memo(
+            ("attributed", model), lambda: attributed(self.table, model, self.visitor_order())
+        )
+
+    def days(self, tz: str) -> np.ndarray:
+        """Per row, the visit's local start date in ``tz`` (days since 1970-01-01)."""
+        return self._memo(("days", tz), lambda: local_days(self.start_times, tz))
+
+    def coded(self, column: str) -> tuple[np.ndarray, list[str | None]]:
+        """Dictionary codes of a text column (-1 for null) and the values they stand for."""
+
+        def make() -> tuple[np.ndarray, list[str | None]]:
+            encoded = pc.dictionary_encode(self.table.column(column).combine_chunks())
+            codes = np.asarray(encoded.indices.fill_null(-1), np.int64)
+            return codes, encoded.dictionary.to_pylist()
+
+        return self._memo(("coded", column), make)
+
     def rows(self, positions: np.ndarray) -> pa.Table:
         return self.table.take(pa.array(np.asarray(positions, np.int64)))
 
@@ -182,3 +234,9 @@ def visits_of(table: pa.Table) -> list[Visit]:
         row["phone_md5"] = tuple(row["phone_md5"] or ())
         out.append(Visit(**row))
     return out
+
+
+def local_days(seconds: np.ndarray, tz: str) -> np.ndarray:
+    """Days since 1970-01-01 of each instant's local date in ``tz``."""
+    stamps = pa.array(seconds, pa.timestamp("s", tz=tz))
+    return np.asarray(pc.local_timestamp(stamps).cast(pa.date32()).cast(pa.int32()), np.int64)

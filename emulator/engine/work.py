@@ -9,6 +9,7 @@ so a reader finds a subject's history without scanning the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,11 +19,22 @@ import pyarrow.compute as pc
 from emulator.domain import MergeMode, OrderStatus
 from emulator.engine.config import CounterConfig
 from emulator.engine.ledger import Log
+from emulator.engine.records import KeyIndex, Records
+from emulator.engine.tally import Tally
 from emulator.engine.visits import VisitTable
+from emulator.formats.hashing import hash_strings
 from emulator.rules import RuleSet
 from emulator.store import Session
 
 REACH_SEQUENCE = "goal_reach"
+
+
+@dataclass(frozen=True)
+class Books:
+    """The record stores of the engine: orders and contacts."""
+
+    orders: Records
+    contacts: Records
 
 
 @dataclass
@@ -35,6 +47,7 @@ class Work:
     uploading_id: str
     mapping: dict[str, OrderStatus]
     visits: VisitTable
+    books: Books
     mode: MergeMode = MergeMode.SAVE
     log: Log = field(default_factory=Log)
     orders: list[pa.Table] = field(default_factory=list)
@@ -42,6 +55,36 @@ class Work:
     offline_rows: list[pa.Table] = field(default_factory=list)
     mentions: list[tuple[str, str]] = field(default_factory=list)
     """Subjects this work decides about that have no row to name the entry."""
+    indexes: dict[str, KeyIndex] = field(default_factory=dict)
+    """This upload's copies of the key indexes (installed once it commits)."""
+    moves: dict[str, list[Tally]] = field(default_factory=dict)
+    """What this upload adds to (and takes from) each book's tally."""
+    watch: dict[str, int] = field(default_factory=dict)
+    """Customers who could pass the order cap in this upload, with their orders so far."""
+
+    def index(self, book: Records) -> KeyIndex:
+        if book.kind not in self.indexes:
+            self.indexes[book.kind] = book.index(self.counter_id)
+        return self.indexes[book.kind]
+
+    def load(self, book: Records, keys: pa.Array) -> pa.Table:
+        """Current versions (including those this upload wrote) of the records with ``keys``."""
+        return book.load(self.session, self.counter_id, self.index(book), keys)
+
+    def stream(self, book: Records) -> Iterator[pa.Table]:
+        """Current versions (including this upload's), a stored chunk at a time."""
+        return book.stream(self.session, self.counter_id, self.index(book), book.schema.names)
+
+    def count(self, book: Records, values: pa.Array, sign: int = 1) -> None:
+        """``values`` of the book's counted column gain (or, ``sign=-1``, lose) a record."""
+        self.moves.setdefault(book.kind, []).append(Tally.of([hash_strings(values)], sign))
+
+    def install(self) -> None:
+        """After the commit: readers now see this upload's versions."""
+        for book in (self.books.orders, self.books.contacts):
+            if book.kind in self.indexes:
+                moved = Tally.total(self.moves.get(book.kind, []))
+                book.install(self.counter_id, self.indexes[book.kind], moved)
 
     @property
     def rules(self) -> RuleSet:
@@ -72,10 +115,14 @@ class Work:
                 {"decisions": decisions, "reaches": reaches, "offline_rows": offline},
             )
             self.session.ledger.mention(self.counter_id, seq, self.mentions)
-        stores = ((self.session.orders, self.orders), (self.session.contacts, self.contacts))
-        for table, parts in stores:
-            for rows in parts:
-                table.upsert(self.counter_id, rows if seq is None else with_entry(rows, seq))
+        for book, parts in ((self.books.orders, self.orders), (self.books.contacts, self.contacts)):
+            rows = [p for p in parts if len(p)]
+            if rows:
+                table = pa.concat_tables(rows)
+                table = table if seq is None else with_entry(table, seq)
+                self.indexes[book.kind] = book.write(
+                    self.session, self.counter_id, self.index(book), table
+                )
         self.orders.clear()
         self.contacts.clear()
         self.offline_rows.clear()

@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from emulator.domain import RowError, Severity, UploadKind
-from emulator.formats.cellrules import Ctx, Family
-from emulator.formats.csvread import ByteSource, RawBatch, iter_segments, read_header
+from emulator.formats.bytesource import ByteSource
+from emulator.formats.cells import Ctx, Family
+from emulator.formats.csvread import iter_segments, read_header
 from emulator.formats.fields import SPECS
 from emulator.formats.header import resolve
 from emulator.formats.options import FormatOptions
+from emulator.formats.rawbatch import RawBatch
 from emulator.formats.records import build_records
 from emulator.formats.validate import ValidatedBatch, make_ctx, validate
 
@@ -121,7 +123,7 @@ def iter_validate_csv(
     ``then`` runs on each batch right after validation, in the reading threads (e.g.
     :meth:`~emulator.formats.lint.Linter.prepare`); batches are still yielded in order.
     ``chunk_bytes`` sets how much of the file one batch covers (smaller: less memory,
-    default :data:`~emulator.formats.csvread.CHUNK_BYTES`).
+    default :data:`~emulator.formats.bytesource.CHUNK_BYTES`).
     """
     options = options or FormatOptions()
     ctx = make_ctx(options, Family.CSV)

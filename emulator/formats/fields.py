@@ -15,16 +15,14 @@ from emulator.formats.cellrules import (
     CallPhoneRule,
     ClientIdRule,
     CurrencyRule,
-    DateRule,
-    DateTimeRule,
     FlagRule,
     IntRule,
     MoneyRule,
-    Rule,
     TextRule,
-    UnixTimeRule,
     YclidRule,
 )
+from emulator.formats.cells import Rule
+from emulator.formats.daterules import DateRule, DateTimeRule, UnixTimeRule
 from emulator.formats.limits import (
     ID_PATTERN,
     ID_PATTERN_HELP,

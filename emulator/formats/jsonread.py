@@ -26,11 +26,11 @@ import pyarrow as pa
 
 from emulator.domain import RowError, Severity, UploadKind
 from emulator.formats.api import ParseResult
-from emulator.formats.cellrules import Family, JsonTypeError, json_type, scalar_text
-from emulator.formats.csvread import RawBatch
+from emulator.formats.cells import Family, JsonTypeError, json_type, scalar_text
 from emulator.formats.fields import SPECS, KindSpec
 from emulator.formats.header import Column, Layout, attribute_name_problem
 from emulator.formats.options import FormatOptions, UnknownColumns
+from emulator.formats.rawbatch import RawBatch
 from emulator.formats.records import build_records
 from emulator.formats.validate import ValidatedBatch, make_ctx, validate
 

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from emulator.domain import RowError, Severity, UploadKind
 from emulator.formats.arrowbits import present, take_strings
-from emulator.formats.cellrules import Family, show
+from emulator.formats.cells import Family, show
 from emulator.formats.fields import SPECS
 from emulator.formats.hashing import (
     KeyCounts,

@@ -28,18 +28,15 @@ import pyarrow.compute as pc
 
 from emulator.domain import OrderGoal, Severity
 from emulator.formats.arrowbits import mask, present, take_strings
-from emulator.formats.cellrules import (
+from emulator.formats.cellrules import IntRule, MoneyRule, money_json, money_text
+from emulator.formats.cells import (
     Checked,
     Ctx,
     Finding,
-    IntRule,
     JsonTypeError,
-    MoneyRule,
     Rule,
     drop,
     json_type,
-    money_json,
-    money_text,
     scalar_text,
     show,
     unicode_text,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from emulator.formats.cellrules import Ctx
+from emulator.formats.cells import Ctx
 from emulator.formats.fields import SPECS, KindSpec
 from emulator.formats.validate import ValidatedBatch
 

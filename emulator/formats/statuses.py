@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.domain import OrderStatus, RowError, StatusType
-from emulator.formats.cellrules import json_type
+from emulator.formats.cells import json_type
 from emulator.formats.jsonread import elements, load_json
 from emulator.formats.limits import (
     ID_CHARS,

@@ -1,7 +1,7 @@
 """Apply every field rule of an upload kind to a batch of raw cells, column by column.
 
 The same function validates CSV segments and JSON bodies: both arrive as a
-:class:`~emulator.formats.csvread.RawBatch` of raw columns, so a rule is stated once and an
+:class:`~emulator.formats.rawbatch.RawBatch` of raw columns, so a rule is stated once and an
 emulated upload, ``crmemu check`` and the tests all see the same verdicts.
 """
 
@@ -18,11 +18,12 @@ import pyarrow.compute as pc
 from emulator.dates import zone
 from emulator.domain import RowError, Severity, UploadKind
 from emulator.formats.arrowbits import mask, present, take_strings
-from emulator.formats.cellrules import Checked, Ctx, Family, Finding, TextRule, show
-from emulator.formats.csvread import RawBatch
+from emulator.formats.cellrules import TextRule
+from emulator.formats.cells import Checked, Ctx, Family, Finding, show
 from emulator.formats.header import Layout
 from emulator.formats.limits import MAX_CELL_CHARS
 from emulator.formats.options import FormatOptions
+from emulator.formats.rawbatch import RawBatch
 from emulator.formats.vdates import ZoneOffsets
 
 ATTRIBUTE_TEXT = TextRule(MAX_CELL_CHARS)

@@ -24,7 +24,9 @@ import pyarrow.compute as pc
 
 from emulator.domain import RowError, Visit
 from emulator.formats.arrowbits import mask, present, take_strings
-from emulator.formats.csvread import ByteSource, RawBatch, iter_segments, read_header
+from emulator.formats.bytesource import ByteSource
+from emulator.formats.csvread import iter_segments, read_header
+from emulator.formats.rawbatch import RawBatch
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Visit))
 REQUIRED = ("visit_id", "client_id", "start_time")

@@ -15,7 +15,8 @@ import difflib
 import re
 from collections.abc import Iterable
 
-from emulator.goals import CrmGoal
+from emulator.goals import CRM_GOAL_NAMES
+from emulator.rules import GoalNames
 from emulator.scenario.glossary import REASONS
 from emulator.scenario.scoring import DELAY_BUCKETS
 from emulator.sim import Settings
@@ -51,6 +52,13 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("create_date_conflicts", "orders re-sent with another creation date (kept the first)"),
     ("goals.expected.<goal>", "goal reaches a perfect pipeline would produce"),
     ("goals.fired.<goal>", "goal reaches the emulator recorded for orders"),
+    (
+        "goals.from_fixations.<goal>",
+        "CRM goal reaches the rule pack's own table gives for the status fixations the engine "
+        "logged (emulator/scenario/expected.py, written apart from the engine's goal rules)",
+    ),
+    ("goals.mismatch.<goal>", "fired − from_fixations for a CRM goal: 0 when the engine agrees"),
+    ("goals.mismatch_total", "the sum of the mismatches' sizes over the CRM goals"),
     ("revenue.crm_paid", "revenue of the deals the CRM marked paid"),
     ("revenue.reported", "revenue the order-sources report shows (linked, paid orders)"),
     ("revenue.reported_share", "reported / CRM paid revenue"),
@@ -87,7 +95,7 @@ KINDS = ("conversions", "calls")
 
 def names(settings: Settings) -> dict[str, tuple[str, ...]]:
     """What each placeholder may be in a run of ``settings``."""
-    goals = [goal.value for goal in CrmGoal]
+    goals = sorted({name for names in CRM_GOAL_NAMES.values() for name in names.values()})
     goals += [goal.name for goal in settings.simulation.crm.pipeline_spec().goals]
     return {
         "identifier": IDENTIFIERS,
@@ -160,8 +168,9 @@ def markdown() -> str:
         f"- `<channel>`: {', '.join(f'`{v}`' for v in CHANNEL_NAMES)};",
         f"- `<key>`: {', '.join(f'`{v}`' for v in KEYS)};",
         f"- `<kind>`: {', '.join(f'`{v}`' for v in KINDS)};",
-        f"- `<goal>`: {', '.join(f'`{g.value}`' for g in CrmGoal)}, and the JS goals of the",
-        "  scenario's CRM pipeline (e.g. `Хорошие лиды`);",
+        "- `<goal>`: a CRM goal's name in the language of the counter's rule pack (e.g.",
+        f"  {', '.join(f'`{n}`' for n in CRM_GOAL_NAMES[GoalNames.EN].values())}), or a JS goal",
+        "  of the scenario's CRM pipeline (e.g. `Хорошие лиды`);",
         "- `<reason>`: one of the loss reasons below.",
         "",
         "## Loss reasons",

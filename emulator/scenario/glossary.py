@@ -36,6 +36,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "static-number call",
         "a call to a static number cannot point at a visit",
     ),
+    "NOT_LINKED_BEFORE_CONTACTS": (
+        "visit before contacts",
+        "its matching visits all came before the counter's first contacts upload (contacts first)",
+    ),
     "NOT_LINKED": ("not linked", "not linked, for a reason the engine did not name"),
 }
 

@@ -40,7 +40,7 @@ def draw_all(card: Mapping[str, Any], out: Path, title: str) -> list[Path]:
     ]
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -87,7 +87,7 @@ def sources(card: Mapping[str, Any], path: Path, title: str) -> Path:
         ax.margins(y=0.2)
         ax.legend()
     fig.suptitle(f"{title}: what the report credits vs what really happened · {model}")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def loss_waterfall(card: Mapping[str, Any], path: Path, title: str) -> Path:
@@ -149,4 +149,4 @@ def match_rate_by_delay(card: Mapping[str, Any], path: Path, title: str) -> Path
     right.set_xlabel("what the CRM knew of the visitor")
     right.set_title("by identifier")
     fig.suptitle(f"{title}: share of CRM orders linked to the visit they came from")
-    return _save(fig, path)
+    return save(fig, path)

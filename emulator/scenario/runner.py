@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,17 +19,20 @@ from typing import Any
 
 import httpx
 
+from emulator.domain import OrderStatus, StatusType
+from emulator.rules import RuleSet
 from emulator.scenario.expectations import evaluate
-from emulator.scenario.scoring import expected_goals, scorecard
+from emulator.scenario.expected import expected_from_fixations, expected_perfect
+from emulator.scenario.scoring import scorecard
 from emulator.scenario.spec import Scenario
-from emulator.sim import SimulationResult, send_timeline, simulate, truth_orders
+from emulator.sim import ReplayReport, SimulationResult, send_timeline, simulate, truth_orders
 
 ORDER_KINDS = frozenset({"orders", "simple_orders"})
 SOURCE_METRICS = (
     "ym:s:cdpOrdersAllOrders",
     "ym:s:cdpOrdersPayed",
-    "ym:s:cdpOrdersRevenue",
-    "ym:s:cdpOrdersProfit",
+    "ym:s:cdpOrders<currency>Revenue",
+    "ym:s:cdpOrders<currency>Profit",
 )
 VIA = ("inprocess", "http")
 ATTRIBUTION = "lastsign"
@@ -68,32 +71,30 @@ def run_scenario(
     say = progress or (lambda line: None)
     seed = scenario.seed if seed is None else seed
     with ExitStack() as stack:
-        client = stack.enter_context(_client(via, base_url, db))
+        client = stack.enter_context(client_for(via, base_url, db))
         client.post("/_emulator/reset", json={}).raise_for_status()  # reachable, and clean
         days = scenario.settings.simulation.days
         say(f"[1/5] simulating {days} days of {scenario.name} (seed {seed})")
         result = simulate(scenario.settings, seed)
-        counter = dict(result.counter)
-        counter["rules"] = scenario.rules.to_mapping()
-        counter_id = scenario.settings.export.counter_id
-        own_token = token or next(iter(counter["tokens"]))
-        if token:  # added to the server's tokens: the counter PUT merges, it replaces nothing
-            counter["tokens"] = {token: ["metrika:read", "metrika:write", "metrika:offline_data"]}
         where = f" to {base_url}" if via == "http" else " in-process"
         say(f"[2/5] sending {len(result.timeline)} uploads and {len(result.visits)} visits{where}")
-        replay = send_timeline(
-            result.timeline, client, own_token, counter_id, visits=result.visits, counter=counter
-        )
-        say("[3/5] moving the clock past the last upload, so that everything is processed")
-        _finish_processing(client, result, scenario)
+        say("[3/5] then moving the clock past the last upload, so that everything is processed")
+        replayed = replay(client, result, scenario.rules, token)
         say("[4/5] reading orders, goal reaches and reports; scoring against the truth")
-        card = _score(client, result, scenario, counter, counter_id, own_token)
+        card = _score(
+            client,
+            result,
+            scenario,
+            replayed.counter,
+            replayed.counter_id,
+            replayed.token,
+        )
     card["run"] = {
         "scenario": scenario.name,
         "seed": seed,
         "via": via,
         "uploads": len(result.timeline),
-        "uploads_failed": len(replay.failed),
+        "uploads_failed": len(replayed.report.failed),
         "visits": len(result.visits),
     }
     run = RunResult(scenario, seed, via, card, evaluate(scenario.expectations, card))
@@ -103,7 +104,7 @@ def run_scenario(
     return run
 
 
-def _client(via: str, base_url: str | None, db: str | Path) -> Any:
+def client_for(via: str, base_url: str | None, db: str | Path) -> Any:
     if via == "http":
         if not base_url:
             raise ValueError("--via http needs --base-url (e.g. http://127.0.0.1:8080)")
@@ -127,14 +128,38 @@ class _Owned:
         self.client.close()
 
 
-def _finish_processing(client: httpx.Client, result: SimulationResult, scenario: Scenario) -> None:
-    """Move the clock past the last upload and any processing delay, so all is processed."""
+@dataclass(frozen=True)
+class Replayed:
+    """A simulated history sent to an emulator: the counter as configured, and how it went."""
+
+    counter: dict[str, Any]
+    counter_id: int
+    token: str
+    report: ReplayReport
+
+
+def replay(
+    client: httpx.Client, result: SimulationResult, rules: RuleSet, token: str | None = None
+) -> Replayed:
+    """Send ``result``'s visits and uploads to the emulator behind ``client`` on a counter
+    with ``rules``, then move the clock past the last upload and any processing delay, so
+    that everything is processed. ``token`` is added to the counter's own tokens."""
+    counter = dict(result.counter)
+    counter["rules"] = rules.to_mapping()
+    counter_id = result.settings.export.counter_id
+    own_token = token or next(iter(counter["tokens"]))
+    if token:  # added to the server's tokens: the counter PUT merges, it replaces nothing
+        counter["tokens"] = {token: ["metrika:read", "metrika:write", "metrika:offline_data"]}
+    report = send_timeline(
+        result.timeline, client, own_token, counter_id, visits=result.visits, counter=counter
+    )
     last = max((u.sent_at for u in result.timeline), default=result.calendar.origin)
-    end = last + timedelta(seconds=scenario.rules.processing_delay_seconds + 1)
+    end = last + timedelta(seconds=rules.processing_delay_seconds + 1)
     client.post("/_emulator/clock", json={"now": end.isoformat()}).raise_for_status()
+    return Replayed(counter, counter_id, own_token, report)
 
 
-def _get(client: httpx.Client, path: str, token: str, **params: Any) -> Any:
+def get_json(client: httpx.Client, path: str, token: str, **params: Any) -> Any:
     response = client.get(path, params=params, headers={"Authorization": f"OAuth {token}"})
     if response.status_code != 200:
         raise RuntimeError(f"GET {path} answered {response.status_code}: {response.text[:500]}")
@@ -150,18 +175,30 @@ def _score(
     token: str,
 ) -> dict[str, Any]:
     truth = truth_orders(result)
-    orders = _get(client, f"/_emulator/counters/{counter_id}/orders", token)["orders"]
-    reaches = _get(client, f"/_emulator/counters/{counter_id}/goal_reaches", token)["goal_reaches"]
+    orders = get_json(client, f"/_emulator/counters/{counter_id}/orders", token)["orders"]
+    reaches = get_json(client, f"/_emulator/counters/{counter_id}/goal_reaches", token)[
+        "goal_reaches"
+    ]
     fired = Counter(r["goal"] for r in reaches if r["subject_type"] == "order")
     js_goals = {g["identifier"]: g["name"] for g in counter["goals"] if g.get("identifier")}
     statuses = result.pipeline.order_statuses()
+    base = f"/_emulator/counters/{counter_id}/orders"
+    histories = {
+        o["order_id"]: get_json(client, f"{base}/{o['order_id']}", token)["decisions"]
+        for o in orders
+        if o["linked_visit_id"] is not None
+    }
+    checked = expected_from_fixations(
+        histories, _counter_statuses(client, counter_id, token), js_goals, scenario.rules
+    )
     return scorecard(
         truth,
         orders,
         _deal_of(result),
         _first_sent(result),
         dict(fired),
-        expected_goals(truth, statuses, js_goals, scenario.rules),
+        expected_perfect(truth, statuses, js_goals, scenario.rules),
+        checked,
         _sources(client, result, counter_id, token),
         _offline(client, counter_id, token),
         currency=result.settings.simulation.crm.currency,
@@ -169,12 +206,23 @@ def _score(
     )
 
 
+def _counter_statuses(client: httpx.Client, counter_id: int, token: str) -> list[OrderStatus]:
+    """The status mapping the counter holds (what the engine resolved statuses with)."""
+    body = get_json(client, f"/cdp/api/v1/counter/{counter_id}/schema/order_statuses", token)
+    return [
+        OrderStatus(
+            s["id"], StatusType(s["type"]), goal_action_ids=tuple(s.get("goal_action_ids") or ())
+        )
+        for s in body["order_statuses"]
+    ]
+
+
 def _offline(client: httpx.Client, counter_id: int, token: str) -> dict[str, Any]:
     """Rows sent and linked per kind, from the offline uploadings the API lists."""
     base = f"/management/v1/counter/{counter_id}/offline_conversions"
     summary = {}
     for name, path in (("conversions", "uploadings"), ("calls", "calls_uploadings")):
-        uploadings = _get(client, f"{base}/{path}", token)["uploadings"]
+        uploadings = get_json(client, f"{base}/{path}", token)["uploadings"]
         rows = sum(u["line_quantity"] for u in uploadings)
         linked = sum(u.get("linked_quantity") or 0 for u in uploadings)
         summary[name] = {
@@ -219,20 +267,7 @@ def _sources(
     client: httpx.Client, result: SimulationResult, counter_id: int, token: str
 ) -> list[dict[str, Any]]:
     """ "Order sources from CRM" by attributed traffic source, over the whole run."""
-    start = result.calendar.origin.date() - timedelta(days=60)
-    end = result.calendar.origin.date() + timedelta(days=result.settings.simulation.days + 60)
-    report = _get(
-        client,
-        "/stat/v1/data",
-        token,
-        ids=counter_id,
-        metrics=",".join(SOURCE_METRICS),
-        dimensions=f"ym:s:{ATTRIBUTION}TrafficSource",
-        date1=start.isoformat(),
-        date2=end.isoformat(),
-        attribution=ATTRIBUTION,
-        limit=1000,
-    )
+    report = by_source(client, result, counter_id, token, SOURCE_METRICS)
     rows = []
     for row in report["data"]:
         values = dict(zip(SOURCE_METRICS, row["metrics"], strict=True))
@@ -242,11 +277,36 @@ def _sources(
                 "source": dimension.get("id") or dimension.get("name"),
                 "orders": values["ym:s:cdpOrdersAllOrders"] or 0,
                 "paid": values["ym:s:cdpOrdersPayed"] or 0,
-                "revenue": values["ym:s:cdpOrdersRevenue"] or 0,
-                "profit": values["ym:s:cdpOrdersProfit"] or 0,
+                "revenue": values["ym:s:cdpOrders<currency>Revenue"] or 0,
+                "profit": values["ym:s:cdpOrders<currency>Profit"] or 0,
             }
         )
     return rows
+
+
+def by_source(
+    client: httpx.Client,
+    result: SimulationResult,
+    counter_id: int,
+    token: str,
+    metrics: Sequence[str],
+) -> dict[str, Any]:
+    """``/stat/v1/data`` by the attributed traffic source over the whole run (two months of
+    margin either side, so late orders and early visits count)."""
+    start = result.calendar.origin.date() - timedelta(days=60)
+    end = result.calendar.origin.date() + timedelta(days=result.settings.simulation.days + 60)
+    return get_json(
+        client,
+        "/stat/v1/data",
+        token,
+        ids=counter_id,
+        metrics=",".join(metrics),
+        dimensions=f"ym:s:{ATTRIBUTION}TrafficSource",
+        date1=start.isoformat(),
+        date2=end.isoformat(),
+        attribution=ATTRIBUTION,
+        limit=1000,
+    )
 
 
 def _write(run: RunResult, out: Path) -> Path:

@@ -25,9 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from emulator.api.stat import source_name
-from emulator.domain import OrderStatus, StatusType
-from emulator.goals import CrmGoal, fixation_crm_goals, resolve_status
-from emulator.rules import RuleSet
+from emulator.domain import StatusType
 
 MINUTE_IN_DAYS = 1 / 1440
 DELAY_BUCKETS: tuple[tuple[str, float, float], ...] = (
@@ -84,6 +82,7 @@ def scorecard(
     first_sent: Mapping[str, datetime],
     goals_fired: Mapping[str, int],
     goals_expected: Mapping[str, int],
+    goals_checked: Mapping[str, int] | None,
     sources: Sequence[Mapping[str, Any]],
     offline: Mapping[str, Any] | None = None,
     currency: str = "RUB",
@@ -140,10 +139,7 @@ def scorecard(
         "lost_share": {reason: _rate(n, deals) for reason, n in sorted(lost.items())},
         "duplicates": sum(max(len(group) - 1, 0) for group in by_deal.values()) + unmatched,
         "create_date_conflicts": sum(1 for o in orders if "CREATE_DATE_CONFLICT" in o["decisions"]),
-        "goals": {
-            "expected": dict(sorted(goals_expected.items())),
-            "fired": dict(sorted(goals_fired.items())),
-        },
+        "goals": _goals(goals_fired, goals_expected, goals_checked),
         "revenue": {**_revenue(truth, sources), "currency": currency},
         "attribution": attribution,
         "match_rate_by_upload_delay": _by_delay(truth, outcome, first_sent),
@@ -243,30 +239,20 @@ def _sources(
     ]
 
 
-def expected_goals(
-    truth: Iterable[Mapping[str, Any]],
-    statuses: Sequence[OrderStatus],
-    js_goal_names: Mapping[str, str],
-    rules: RuleSet,
-) -> dict[str, int]:
-    """Goal reaches a perfect pipeline would produce: every status change sent in time and
-    every order linked to its visit (the same status rules the engine applies)."""
-    mapping = {s.id: s for s in statuses}
-    counts: Counter[str] = Counter()
-    for row in truth:
-        created_fired = False
-        previous = None
-        for status_id, _ in row["status_history"]:
-            if status_id == previous:
-                continue
-            previous = status_id
-            resolved = resolve_status(status_id, mapping, js_goal_names)
-            if resolved is None:
-                continue
-            for goal in fixation_crm_goals(resolved.type, rules, created_fired):
-                counts[goal.value] += 1
-                created_fired = created_fired or goal is CrmGoal.ORDER_CREATED
-            for identifier in resolved.js_goals:
-                if identifier in js_goal_names:
-                    counts[js_goal_names[identifier]] += 1
-    return dict(counts)
+def _goals(
+    fired: Mapping[str, int], expected: Mapping[str, int], checked: Mapping[str, int] | None
+) -> dict[str, Any]:
+    goals: dict[str, Any] = {
+        "expected": dict(sorted(expected.items())),
+        "fired": dict(sorted(fired.items())),
+    }
+    if checked is not None:
+        mismatch = {
+            name: fired.get(name, 0) - checked.get(name, 0)
+            for name in sorted(set(checked) | (set(fired) & set(expected)))
+            if name in checked or name.startswith("CRM: ")
+        }
+        goals["from_fixations"] = dict(sorted(checked.items()))
+        goals["mismatch"] = mismatch
+        goals["mismatch_total"] = sum(abs(n) for n in mismatch.values())
+    return goals

@@ -14,11 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from emulator.store.chunks import Conversions, Entry, Ledger, VisitChunks
+from emulator.store.chunks import Conversions, Entry, Ledger, RecordChunks, VisitChunks
 from emulator.store.counters import Counters, GoalRow
 from emulator.store.db import MEMORY, Database
-from emulator.store.records import RecordTable
-from emulator.store.tables import CONTACT_ROW, ORDER_ROW
 from emulator.store.uploadings import UploadingRow, Uploadings
 
 __all__ = ["MEMORY", "Entry", "GoalRow", "Session", "Store", "UploadingRow"]
@@ -34,8 +32,7 @@ class Session:
         self.visits = VisitChunks(conn)
         self.ledger = Ledger(conn)
         self.conversions = Conversions(conn)
-        self.orders = RecordTable(conn, "orders", "order_key", ORDER_ROW)
-        self.contacts = RecordTable(conn, "contacts", "uniq_id", CONTACT_ROW)
+        self.records = RecordChunks(conn)
 
 
 class Store:

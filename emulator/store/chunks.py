@@ -8,15 +8,23 @@ chunks they need (the ledger keeps, per order and contact, which entries mention
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from emulator.store.records import chunks as in_chunks
-
 _OPTIONS = ipc.IpcWriteOptions(compression="lz4")
+PARAMETERS = 500
+"""Bound parameters per ``IN (...)`` look-up (SQLite allows more; this keeps statements small)."""
+
+
+def in_chunks(items: Sequence[Any], size: int = PARAMETERS) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 LEDGER_KINDS = ("decisions", "reaches", "offline_rows")
 
 
@@ -52,6 +60,41 @@ class VisitChunks:
             "SELECT chunk FROM visit_chunks WHERE counter_id = ? ORDER BY seq", (counter_id,)
         )
         return [decode(r[0]) for r in rows]
+
+
+class RecordChunks:
+    """Versions of orders and contacts: each chunk holds the new state of the records one
+    flush touched; its key column is kept apart so an index rebuild reads only keys."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def add(self, counter_id: int, kind: str, rows: pa.Table, key: str) -> int:
+        row = self.conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM record_chunks WHERE counter_id = ? AND kind = ?",
+            (counter_id, kind),
+        ).fetchone()
+        seq = int(row[0]) + 1
+        self.conn.execute(
+            "INSERT INTO record_chunks (counter_id, kind, seq, rows, keys, chunk) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (counter_id, kind, seq, len(rows), encode(rows.select([key])), encode(rows)),
+        )
+        return seq
+
+    def keys(self, counter_id: int, kind: str) -> list[tuple[int, pa.Array]]:
+        rows = self.conn.execute(
+            "SELECT seq, keys FROM record_chunks WHERE counter_id = ? AND kind = ? ORDER BY seq",
+            (counter_id, kind),
+        )
+        return [(seq, decode(blob).column(0).combine_chunks()) for seq, blob in rows]
+
+    def chunk(self, counter_id: int, kind: str, seq: int) -> pa.Table:
+        (blob,) = self.conn.execute(
+            "SELECT chunk FROM record_chunks WHERE counter_id = ? AND kind = ? AND seq = ?",
+            (counter_id, kind, seq),
+        ).fetchone()
+        return decode(blob)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,21 @@ class Counters:
             [(counter_id, *goal) for goal in goals],
         )
 
+    def update_goal(self, counter_id: int, goal_id: int, name: str, identifier: str) -> None:
+        self.conn.execute(
+            "UPDATE goals SET name = ?, identifier = ? WHERE counter_id = ? AND goal_id = ?",
+            (name, identifier, counter_id, goal_id),
+        )
+
+    def retire_goal(self, counter_id: int, goal_id: int, goal_type: str) -> None:
+        """Keep a deleted goal's row (no identifier, type ``goal_type``) so its id is never
+        given again and its past reaches keep their name."""
+        self.conn.execute(
+            "UPDATE goals SET identifier = NULL, goal_type = ? "
+            "WHERE counter_id = ? AND goal_id = ?",
+            (goal_type, counter_id, goal_id),
+        )
+
     # -- status mapping, attributes, products -----------------------------------------------
     def status_mapping(self, counter_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(

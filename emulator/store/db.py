@@ -15,7 +15,7 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class Database:
             weakref.finalize(self, shutil.rmtree, scratch, True)
         self._write_lock = threading.RLock()
         self._owner: int | None = None
+        self._after_commit: list[Callable[[], None]] = []
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -91,11 +92,20 @@ class Database:
                 yield self.writer
             except BaseException:
                 self.writer.execute("ROLLBACK")
+                self._after_commit.clear()
                 raise
             else:
                 self.writer.execute("COMMIT")
             finally:
                 self._owner = None
+            callbacks, self._after_commit = self._after_commit, []
+            for callback in callbacks:
+                callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current write transaction commits (never if it rolls
+        back): what caches of committed state wait for."""
+        self._after_commit.append(callback)
 
     @property
     def writing(self) -> bool:

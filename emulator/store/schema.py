@@ -2,9 +2,9 @@
 
 Times are integer Unix seconds, money is decimal text (exact), lists are JSON text, and
 uint64 identifiers (ClientIDs, yclids) are stored bit for bit as signed integers (SQLite's
-integers are signed). Bulk, append-only data does not become one row per item: visits and
-the ledger (decisions, goal reaches, offline rows) are Arrow IPC chunks in BLOBs, one per
-load or applied upload, so millions of them cost a few inserts.
+integers are signed). Bulk data does not become one row per item: visits, versions of orders
+and contacts, and the ledger (decisions, goal reaches, offline rows) are Arrow IPC chunks in
+BLOBs, one per load or applied upload, so millions of them cost a few inserts.
 """
 
 from __future__ import annotations
@@ -59,59 +59,15 @@ CREATE TABLE visit_chunks (
     chunk BLOB NOT NULL,
     PRIMARY KEY (counter_id, seq)
 );
-CREATE TABLE contacts (
+CREATE TABLE record_chunks (
     counter_id INTEGER NOT NULL,
-    uniq_id TEXT NOT NULL,
-    entries TEXT NOT NULL,
-    name TEXT,
-    create_date_time INTEGER,
-    update_date_time INTEGER,
-    client_ids TEXT,
-    emails TEXT,
-    phones TEXT,
-    emails_md5 TEXT,
-    phones_md5 TEXT,
-    birth_date INTEGER,
-    user_comment TEXT,
-    attribute_values TEXT,
-    PRIMARY KEY (counter_id, uniq_id)
-) WITHOUT ROWID;
-CREATE TABLE orders (
-    counter_id INTEGER NOT NULL,
-    order_key TEXT NOT NULL,
     kind TEXT NOT NULL,
-    customer_key TEXT NOT NULL,
-    status_id TEXT NOT NULL,
-    status_type TEXT,
-    linked_visit_id INTEGER,
-    linked_by TEXT,
-    linked_at INTEGER,
-    fixed_status_id TEXT,
-    created_goal_fired INTEGER NOT NULL,
-    fired_cell_goals TEXT,
-    entries TEXT NOT NULL,
-    id TEXT,
-    client_uniq_id TEXT,
-    client_type TEXT,
-    create_date_time INTEGER NOT NULL,
-    order_status TEXT,
-    update_date_time INTEGER,
-    finish_date_time INTEGER,
-    revenue TEXT,
-    cost TEXT,
-    currency TEXT,
-    goals TEXT,
-    products TEXT,
-    attribute_values TEXT,
-    user_comment TEXT,
-    client_ids TEXT,
-    emails TEXT,
-    phones TEXT,
-    emails_md5 TEXT,
-    phones_md5 TEXT,
-    PRIMARY KEY (counter_id, order_key)
-) WITHOUT ROWID;
-CREATE INDEX orders_by_customer ON orders (counter_id, customer_key);
+    seq INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    keys BLOB NOT NULL,
+    chunk BLOB NOT NULL,
+    PRIMARY KEY (counter_id, kind, seq)
+);
 CREATE TABLE uploadings (
     counter_id INTEGER NOT NULL,
     family TEXT NOT NULL,
@@ -178,8 +134,7 @@ COUNTER_TABLES = (
     "attributes",
     "products",
     "visit_chunks",
-    "contacts",
-    "orders",
+    "record_chunks",
     "uploadings",
     "pending_parts",
     "ledger",

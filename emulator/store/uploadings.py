@@ -148,6 +148,19 @@ class Uploadings:
         ).fetchall()
         return [_row(r) for r in rows]
 
+    def oldest_of_type(
+        self, counter_id: int, families: tuple[str, ...], upload_type: str, limit: int, offset: int
+    ) -> list[UploadingRow]:
+        """Uploadings of ``families`` whose answer has ``type`` = ``upload_type``, oldest first."""
+        marks = ",".join("?" * len(families))
+        rows = self.conn.execute(
+            f"SELECT * FROM uploadings WHERE counter_id = ? AND family IN ({marks}) "
+            "AND json_extract(meta_json, '$.type') = ? "
+            "ORDER BY received_at, rowid LIMIT ? OFFSET ?",
+            (counter_id, *families, upload_type, limit, offset),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
     def due(self, now: int) -> list[tuple[int, str, str]]:
         """``(counter_id, family, uploading_id)`` of every unprocessed upload due by ``now``."""
         rows = self.conn.execute(

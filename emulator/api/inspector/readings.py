@@ -22,8 +22,8 @@ ORDERS_PER_PAGE = 100
 SOURCE_METRICS = (
     ("orders", "ym:s:cdpOrdersAllOrders"),
     ("paid", "ym:s:cdpOrdersPayed"),
-    ("revenue", "ym:s:cdpOrdersRevenue"),
-    ("profit", "ym:s:cdpOrdersProfit"),
+    ("revenue", "ym:s:cdpOrders<currency>Revenue"),
+    ("profit", "ym:s:cdpOrders<currency>Profit"),
 )
 
 
