@@ -58,6 +58,9 @@ class Plan:
     steps: tuple[Step, ...]
     finish_at: datetime
     """The clock at the end: a second past every processing time (as ``crmemu run`` does)."""
+    first_contacts: int | None = None
+    """The seq of the counter's first accepted contacts upload: its processing time is when
+    the counter starts linking orders (rule ``contacts_first``), for every partition."""
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,6 +130,7 @@ def make_plan(
         counter=replace(counter, goals=tuple(goals.goals)),
         steps=tuple(steps),
         finish_at=last + delay,
+        first_contacts=next((s.seq for s in steps if s.accepted and s.kind == "contacts"), None),
         notes={"refused": [s.seq for s in steps if not s.accepted]},
     )
 

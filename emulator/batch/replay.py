@@ -111,6 +111,24 @@ class _Subjects:
         return self.tables[name].slice(int(starts[at]), int(starts[at + 1] - starts[at]))
 
 
+def _stand_in(plan: Plan, seq: int) -> pa.Table:
+    """One contact row of upload ``seq``, from whichever partition holds one.
+
+    The counter's first contacts upload starts its linking (rule ``contacts_first``) in every
+    partition, also in one that holds none of its rows; such a partition gets this row, so that
+    its engine records the moment itself, at the processing time it would anywhere. The row's
+    customer has no orders in that partition, so nothing else it decides changes.
+    """
+    schema = layout.DATASETS["contacts"]
+    for part in range(plan.parts):
+        path = layout.part_path(plan.world, "contacts", part)
+        if path.exists():
+            rows = pq.read_table(path, schema=schema, filters=[("seq", "==", seq)])
+            if len(rows):
+                return rows.slice(0, 1)
+    return schema.empty_table()
+
+
 class _Replay:
     def __init__(self, plan: Plan, parts: Sequence[int]) -> None:
         self.plan = plan
@@ -127,11 +145,19 @@ class _Replay:
             return
         kind = KINDS[step.kind]
         rows = self.subjects.rows(kind, step.seq)
+        if not len(rows) and step.seq == self.plan.first_contacts:
+            rows = _stand_in(self.plan, step.seq)
         if not len(rows):
             return
         records = to_records(kind, rows, self.counter.tz)
         if step.kind in CRM_KINDS:
-            emulator.upload_records(counter_id, kind, records, step.params.get("merge_mode"))
+            meta = emulator.upload_records(counter_id, kind, records, step.params.get("merge_mode"))
+            if meta.api_validation_status != "PASSED":
+                raise RuntimeError(
+                    f"upload {step.seq}: the plan accepted it but this partition's share failed "
+                    "(a rule that judges the whole upload, such as the customer cap, is not "
+                    "decided per partition)"
+                )
             return
         body = io.BytesIO()
         write_csv(kind, records, body, FormatOptions(time_zone=self.counter.time_zone))
