@@ -190,7 +190,7 @@ def _kernel(world: Path) -> dict[str, Any]:
     contacts = pa.concat_tables(
         [read_part(world, "contacts", p, ["uniq_id", "client_ids"]) for p in parts]
     )
-    contacts = contacts.filter(pc.is_valid(pc.field("client_ids")))
+    contacts = contacts.filter(pc.is_valid(pc.field("client_ids"))).combine_chunks()
     flat = contacts.take(pc.list_parent_indices(contacts.column("client_ids")))
     pairs = (
         pa.table(
@@ -206,7 +206,7 @@ def _kernel(world: Path) -> dict[str, Any]:
         [read_part(world, "orders", p, ["client_uniq_id", "create_date_time"]) for p in parts]
     )
     orders = orders.append_column("row", pa.array(np.arange(len(orders))))
-    queries = orders.join(pairs, keys="client_uniq_id", right_keys="uniq_id")
+    queries = orders.join(pairs, keys="client_uniq_id", right_keys="uniq_id", join_type="inner")
     times = np.asarray(queries.column("create_date_time"), np.int64)
     found = matching.link_groups(
         index,
