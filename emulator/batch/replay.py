@@ -149,9 +149,8 @@ class _Replay:
             rows = _stand_in(self.plan, step.seq)
         if not len(rows):
             return
-        records = to_records(kind, rows, self.counter.tz)
         if step.kind in CRM_KINDS:
-            meta = emulator.upload_records(counter_id, kind, records, step.params.get("merge_mode"))
+            meta = emulator.upload_columns(counter_id, kind, rows, step.params.get("merge_mode"))
             if meta.api_validation_status != "PASSED":
                 raise RuntimeError(
                     f"upload {step.seq}: the plan accepted it but this partition's share failed "
@@ -160,6 +159,7 @@ class _Replay:
                 )
             return
         body = io.BytesIO()
+        records = to_records(kind, rows, self.counter.tz)
         write_csv(kind, records, body, FormatOptions(time_zone=self.counter.time_zone))
         comment = step.params.get("comment")
         if kind is UploadKind.CALLS:

@@ -278,14 +278,33 @@ class Emulator(ReadSide, ManageSide):
         The same checks and processing as the file routes apply after parsing; lines are the
         records' 1-based positions.
         """
-        if kind not in (UploadKind.CONTACTS, UploadKind.ORDERS, UploadKind.SIMPLE_ORDERS):
-            raise ApiError("invalid_parameter", f"{kind} cannot be uploaded as CRM records")
+        _crm_kind(kind)
         return self._crm(
             counter_id,
             kind,
             uploading_format,
             merge_mode,
             lambda _: sources.record_batches(kind, records),
+        )
+
+    def upload_columns(
+        self,
+        counter_id: int,
+        kind: UploadKind,
+        rows: pa.Table,
+        merge_mode: str | MergeMode | None,
+        uploading_format: str = "JSON",
+    ) -> Uploading:
+        """Upload CRM rows already in the engine's columns, each with its ``line``, as the
+        file readers leave them: a replay that read its uploads once (``crmemu batch``)
+        sends them on without rebuilding a record per row."""
+        _crm_kind(kind)
+        return self._crm(
+            counter_id,
+            kind,
+            uploading_format,
+            merge_mode,
+            lambda _: sources.column_batches(kind, rows),
         )
 
     # -- status mapping, attributes, products ------------------------------------------------
@@ -406,6 +425,11 @@ def _checked(batches: Iterable[tuple[pa.Table, list]]) -> Iterable[pa.Table]:
         yield table
     if errors:
         raise ApiError.invalid_uploading(errors)
+
+
+def _crm_kind(kind: UploadKind) -> None:
+    if kind not in (UploadKind.CONTACTS, UploadKind.ORDERS, UploadKind.SIMPLE_ORDERS):
+        raise ApiError("invalid_parameter", f"{kind} cannot be uploaded as CRM records")
 
 
 __all__ = ["ORDER", "Emulator", "OrderView"]

@@ -12,10 +12,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import pyarrow as pa
+
 from emulator import formats
 from emulator.domain import UploadKind
 from emulator.engine.accept import Parsed
-from emulator.engine.columns import from_batch, from_records
+from emulator.engine.columns import SCHEMAS, from_batch, from_records
 from emulator.engine.config import CounterConfig
 from emulator.errors import ApiError
 
@@ -73,3 +75,9 @@ def json_batches(kind: UploadKind, body: Any, fmt: formats.FormatOptions) -> Ite
 def record_batches(kind: UploadKind, records: Sequence[Any]) -> Iterator[Parsed]:
     lines = list(range(1, len(records) + 1))
     yield Parsed(from_records(kind, records, lines), [], len(records))
+
+
+def column_batches(kind: UploadKind, rows: pa.Table) -> Iterator[Parsed]:
+    """Rows already in the engine's columns (extra columns are dropped), lines as they are."""
+    schema = SCHEMAS[kind]
+    yield Parsed(rows.select(schema.names).cast(schema), [], len(rows))
