@@ -8,8 +8,9 @@ the catalogue to :mod:`.catalog`; every SQL statement is in :mod:`emulator.store
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +30,7 @@ from emulator.domain import (
 )
 from emulator.engine import catalog, params, sources
 from emulator.engine.accept import CALLS, OFFLINE
+from emulator.engine.columns import from_records
 from emulator.engine.config import JS_GOAL, CounterConfig, Goal
 from emulator.engine.counters import load_counter, new_goal, save_counter
 from emulator.engine.facade_manage import DELETED_GOAL, ManageSide
@@ -278,14 +280,8 @@ class Emulator(ReadSide, ManageSide):
         The same checks and processing as the file routes apply after parsing; lines are the
         records' 1-based positions.
         """
-        _crm_kind(kind)
-        return self._crm(
-            counter_id,
-            kind,
-            uploading_format,
-            merge_mode,
-            lambda _: sources.record_batches(kind, records),
-        )
+        built = partial(from_records, kind, records, range(1, len(records) + 1))
+        return self._crm_rows(counter_id, kind, uploading_format, merge_mode, built)
 
     def upload_columns(
         self,
@@ -298,13 +294,16 @@ class Emulator(ReadSide, ManageSide):
         """Upload CRM rows already in the engine's columns, each with its ``line``, as the
         file readers leave them: a replay that read its uploads once (``crmemu batch``)
         sends them on without rebuilding a record per row."""
-        _crm_kind(kind)
+        return self._crm_rows(counter_id, kind, uploading_format, merge_mode, lambda: rows)
+
+    def _crm_rows(
+        self, counter_id: int, kind: UploadKind, fmt: str, mode: Any, rows: Callable[[], pa.Table]
+    ) -> Uploading:
+        """A CRM upload with nothing to read; ``rows`` is called once the kind is checked."""
+        if kind not in (UploadKind.CONTACTS, UploadKind.ORDERS, UploadKind.SIMPLE_ORDERS):
+            raise ApiError("invalid_parameter", f"{kind} cannot be uploaded as CRM records")
         return self._crm(
-            counter_id,
-            kind,
-            uploading_format,
-            merge_mode,
-            lambda _: sources.column_batches(kind, rows),
+            counter_id, kind, fmt, mode, lambda _: sources.column_batches(kind, rows())
         )
 
     # -- status mapping, attributes, products ------------------------------------------------
@@ -425,11 +424,6 @@ def _checked(batches: Iterable[tuple[pa.Table, list]]) -> Iterable[pa.Table]:
         yield table
     if errors:
         raise ApiError.invalid_uploading(errors)
-
-
-def _crm_kind(kind: UploadKind) -> None:
-    if kind not in (UploadKind.CONTACTS, UploadKind.ORDERS, UploadKind.SIMPLE_ORDERS):
-        raise ApiError("invalid_parameter", f"{kind} cannot be uploaded as CRM records")
 
 
 __all__ = ["ORDER", "Emulator", "OrderView"]

@@ -8,7 +8,7 @@ so a 1 GB upload never sits in memory whole; each batch becomes the engine's col
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -17,7 +17,7 @@ import pyarrow as pa
 from emulator import formats
 from emulator.domain import UploadKind
 from emulator.engine.accept import Parsed
-from emulator.engine.columns import SCHEMAS, from_batch, from_records
+from emulator.engine.columns import SCHEMAS, from_batch
 from emulator.engine.config import CounterConfig
 from emulator.errors import ApiError
 
@@ -70,11 +70,6 @@ def csv_batches(kind: UploadKind, source: Source, fmt: formats.FormatOptions) ->
 
 def json_batches(kind: UploadKind, body: Any, fmt: formats.FormatOptions) -> Iterator[Parsed]:
     yield _parsed(formats.validate_json(kind, body, fmt))
-
-
-def record_batches(kind: UploadKind, records: Sequence[Any]) -> Iterator[Parsed]:
-    lines = list(range(1, len(records) + 1))
-    yield Parsed(from_records(kind, records, lines), [], len(records))
 
 
 def column_batches(kind: UploadKind, rows: pa.Table) -> Iterator[Parsed]:
