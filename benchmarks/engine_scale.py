@@ -241,7 +241,8 @@ def main() -> None:
     write_orders(orders, args.orders, clients, args.seed + 1)
     write_orders(small, args.restart_orders, clients, args.seed + 2, first_id=10**9)
     print(
-        f"data in {work}: {args.visits:,} visits ({visits.stat().st_size / 1e6:.0f} MB), "
+        f"data in {work}: {args.visits:,} visits "
+        f"({sum(p.stat().st_size for p in visit_parts(visits)) / 1e6:.0f} MB), "
         f"{args.orders:,} orders ({orders.stat().st_size / 1e6:.1f} MB)"
     )
     server = Server(work / "state.sqlite3")
