@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from uuid import uuid4
 
 import numpy as np
 import pyarrow as pa
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator.engine import records
 from emulator.engine.arrays import merge_lists, union_items
+from emulator.engine.records import KeyIndex, Records
 from emulator.engine.tally import Tally
+from emulator.formats.hashing import hash_strings
+from emulator.store import Store
 
 lists = st.one_of(st.none(), st.lists(st.integers(0, 6), max_size=5))
 
@@ -48,3 +53,46 @@ def test_a_tally_counts_like_a_counter(parts, data):
     truth.subtract(Counter(removed))
     assert after.get(probe).tolist() == [truth[x] for x in range(25)]
     assert 0 not in after.counts.tolist()
+
+
+def _weak_hash(keys: pa.Array) -> np.ndarray:
+    """Three buckets only: nearly every look-up meets keys that share its hash."""
+    return hash_strings(keys) % np.uint64(3)
+
+
+ROW = pa.schema([("key", pa.string()), ("value", pa.int64())])
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 99), max_size=6), max_size=6
+    ),
+    st.lists(st.sampled_from("abcdefghz"), max_size=6),
+)
+def test_the_key_index_finds_the_last_version_even_when_hashes_collide(
+    tmp_path, monkeypatch, flushes, asked
+):
+    """Versions written flush by flush; the last one of each key wins, for a look-up, for the
+    whole book and for an index rebuilt from the stored chunks, however the hashes collide."""
+    monkeypatch.setattr(records, "hash_strings", _weak_hash)
+    store = Store(tmp_path / f"{uuid4().hex}.sqlite3")  # one database per example
+    book = Records(store, "orders", ROW, "key")
+    truth: dict[str, int] = {}
+    index = KeyIndex.empty()
+    with store.write() as session:
+        for flush in flushes:
+            rows = pa.table({"key": list(flush), "value": list(flush.values())}, schema=ROW)
+            index = book.write(session, 1, index, rows)
+            truth.update(flush)
+        book.install(1, index)
+        wanted = pa.array(asked, pa.string())
+        found = book.load(session, 1, index, wanted).to_pylist()
+        assert found == [{"key": k, "value": truth[k]} for k in asked if k in truth]
+    everything = book.all(store.read(), 1, book.index(1)).to_pylist()
+    assert everything == [{"key": k, "value": truth[k]} for k in sorted(truth)]
+    book.forget()
+    rebuilt = book.all(store.read(), 1, book.index(1)).to_pylist()
+    assert rebuilt == everything

@@ -29,8 +29,7 @@ import sys
 from datetime import datetime
 from typing import TextIO
 
-import pyarrow as pa
-
+from emulator.commands.memory import lean_memory
 from emulator.dates import EndOfDay, zone
 from emulator.domain import RowError, UploadKind
 from emulator.formats import (
@@ -171,21 +170,8 @@ class _Printer:
         )
 
 
-def _lean_memory() -> None:
-    """Have Arrow hand freed memory back at once (this process only reads and forgets).
-
-    Arrow's default allocator keeps freed pages for reuse, which a streaming check never
-    needs; jemalloc with no decay returns them. Not every pyarrow build has jemalloc.
-    """
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-        pa.jemalloc_set_decay_ms(0)
-    except NotImplementedError:
-        pass
-
-
 def run(args: argparse.Namespace) -> int:
-    _lean_memory()
+    lean_memory()
     try:
         options = _options(args)
         stream = open(args.file, "rb")  # noqa: SIM115 - closed below, after streaming

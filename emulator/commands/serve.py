@@ -21,6 +21,7 @@ from emulator import CounterConfig, Emulator, WallClock
 from emulator.api import ApiSettings, ServeConfig, create_app, load_config
 from emulator.api.protect import ADMIN_HEADER, is_loopback
 from emulator.api.server import base_url, bind, make_server
+from emulator.commands.memory import lean_memory
 
 HELP = "serve the emulated Metrica CRM and offline-conversion APIs over HTTP"
 DEFAULT_DB = "crmemu.sqlite3"
@@ -119,6 +120,7 @@ def with_flags(settings: ApiSettings, args: argparse.Namespace) -> ApiSettings:
 
 
 def run(args: argparse.Namespace) -> int:
+    lean_memory()
     try:
         config = load_config(args.config) if args.config else ServeConfig()
     except (OSError, ValueError) as exc:

@@ -133,21 +133,21 @@ def rejected(intake: Intake, json_key: str | None = None) -> ApiError:
     return ApiError.invalid_uploading(intake.errors, total=intake.error_count, json_key=json_key)
 
 
-def crossing(hashes: list[np.ndarray]) -> np.ndarray:
-    """Key hashes that occur in more than one part (``hashes[i]`` are part ``i``'s keys).
+def crossing(parts: Iterable[np.ndarray]) -> np.ndarray:
+    """Key hashes that occur in more than one part (each item: one part's key hashes).
 
     Rows sharing a key must be applied together (spec §2.7), so a key repeated across parts
-    is applied after the others, with all its rows; every other key stays in its part.
+    is applied after the others, with all its rows; every other key stays in its part. Each
+    part is reduced to its distinct hashes first, so a hash seen twice in the sorted whole
+    was sent in two parts (8 bytes a key at most are held).
     """
-    if len(hashes) < 2:
+    distinct = [np.unique(hashed) for hashed in parts]
+    if len(distinct) < 2:
         return np.zeros(0, np.uint64)
-    part_of = np.concatenate([np.full(len(h), i) for i, h in enumerate(hashes)])
-    every = np.concatenate(hashes)
-    order = np.lexsort((part_of, every))
-    h, p = every[order], part_of[order]
-    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
-    ends = np.r_[starts[1:], len(h)] - 1
-    return h[starts[p[starts] != p[ends]]]
+    every = np.concatenate(distinct)
+    del distinct
+    every.sort()
+    return np.unique(every[1:][every[1:] == every[:-1]])
 
 
 def key_hashes(keys: pa.Array) -> np.ndarray:

@@ -77,7 +77,7 @@ def cap_errors(
         customers = customer_keys(part)
         rows = np.flatnonzero(np.asarray(pc.is_in(customers, value_set=names)))
         keys = take(order_keys(part, pending.uploading_id), rows)
-        fresh = index.find(keys) < 0
+        fresh = orders.find(session, pending.counter_id, index, keys) < 0
         lines = np.asarray(part.column("line"))[rows].tolist()
         for key, customer, line, new in zip(
             keys.to_pylist(), take(customers, rows).to_pylist(), lines, fresh.tolist(), strict=True

@@ -169,7 +169,8 @@ def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table
     if not len(candidates):
         return orders
     keys = orders.column("order_key")
-    unknown = candidates[~present(take(orders.column("status_type"), candidates))]
+    known = present(take(orders.column("status_type"), candidates))
+    unknown = candidates[~known]
     log.decide(
         ORDER,
         take(keys, unknown),
@@ -177,10 +178,11 @@ def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table
         DecisionCode.NOT_LINKED_UNKNOWN_STATUS,
         s1=take(orders.column("status_id"), unknown),
     )
-    candidates = candidates[present(take(orders.column("status_type"), candidates))]
+    candidates = candidates[known]
     created = numbers(orders.column("create_date_time"))
     age = work.now - created
-    old = candidates[age[candidates] > rules.order_age_limit_seconds]
+    too_old = age[candidates] > rules.order_age_limit_seconds
+    old = candidates[too_old]
     log.decide(
         ORDER,
         take(keys, old),
@@ -189,7 +191,7 @@ def link_orders(work: Work, orders: pa.Table, positions: np.ndarray) -> pa.Table
         n1=age[old],
         n2=rules.order_age_limit_days,
     )
-    candidates = candidates[age[candidates] <= rules.order_age_limit_seconds]
+    candidates = candidates[~too_old]
     if not len(candidates):
         return orders
     return _link(work, orders, positions, candidates, created)

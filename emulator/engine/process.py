@@ -30,11 +30,11 @@ def _in_groups(
     keys_of: Callable[[pa.Table], pa.Array],
     apply: Callable[[pa.Table], None],
 ) -> None:
-    hashes = [key_hashes(keys_of(part)) for part in iter_parts(work.session, pending)]
-    repeated = crossing(hashes)
+    parts = iter_parts(work.session, pending)
+    repeated = crossing(key_hashes(keys_of(part)) for part in parts)
     waiting: list[pa.Table] = []
-    for part, hashed in zip(iter_parts(work.session, pending), hashes, strict=True):
-        later = np.isin(hashed, repeated)
+    for part in iter_parts(work.session, pending):  # read again: parts are never all held
+        later = np.isin(key_hashes(keys_of(part)), repeated)
         if later.any():
             waiting.append(part.filter(pa.array(later)))
             part = part.filter(pa.array(~later))

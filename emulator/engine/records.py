@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,26 +32,42 @@ upload, from a few rows to a hundred thousand)."""
 
 @dataclass(frozen=True)
 class KeyIndex:
-    """Current versions by key: entry ``i`` is key ``keys[i]`` at ``rows[i]`` of chunk
-    ``chunks[i]``; entries sorted by ``hashes``."""
+    """Current versions by key hash: entry ``i`` is at ``rows[i]`` of chunk ``chunks[i]``;
+    entries sorted by ``hashes``.
+
+    Only hashes are held (16 bytes an entry): a hash may be shared by different keys, so a
+    look-up yields candidates that :meth:`Records.find` checks against the stored keys.
+    """
 
     hashes: np.ndarray
-    keys: pa.Array
     chunks: np.ndarray
     rows: np.ndarray
 
     @classmethod
     def empty(cls) -> KeyIndex:
-        none = np.zeros(0, np.int64)
-        return cls(np.zeros(0, np.uint64), pa.array([], pa.string()), none, none)
+        none = np.zeros(0, np.int32)
+        return cls(np.zeros(0, np.uint64), none, none)
 
     @classmethod
     def build(cls, versions: Sequence[tuple[int, pa.Array]]) -> KeyIndex:
         """From every chunk's keys, oldest first: the last version of each key wins."""
-        index = cls.empty()
-        for seq, keys in versions:
-            index = index.replaced(keys, seq)
-        return index
+        if not versions:
+            return cls.empty()
+        keys = pa.concat_arrays([combined(k) for _, k in versions])
+        chunks = np.concatenate([np.full(len(k), seq, np.int32) for seq, k in versions])
+        rows = np.concatenate([np.arange(len(k), dtype=np.int32) for _, k in versions])
+        hashes = hash_strings(keys)
+        order = np.argsort(hashes, kind="stable")
+        sorted_hashes = hashes[order]
+        equal = sorted_hashes[1:] == sorted_hashes[:-1]
+        shared = np.r_[equal, False] | np.r_[False, equal]
+        if shared.any():  # versions of one key (or keys sharing a hash): the last one wins
+            members = order[shared]
+            last = pa.table({"key": keys.take(indices(members)), "at": members})
+            latest = np.asarray(last.group_by("key").aggregate([("at", "max")]).column("at_max"))
+            order = np.concatenate([order[~shared], latest])
+            order = order[np.argsort(hashes[order], kind="stable")]
+        return cls(hashes[order], chunks[order], rows[order])
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -66,56 +82,28 @@ class KeyIndex:
         for start, stop in zip(starts, [*starts[1:], len(chunks)], strict=True):
             yield int(chunks[start]), np.sort(self.rows[order[start:stop]])
 
-    def find(self, keys: pa.Array) -> np.ndarray:
-        """The entry of each key, or -1."""
-        keys = combined(keys)
-        hashed = hash_strings(keys)
+    def candidates(self, hashed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every ``(query, entry)`` pair whose hashes are equal."""
         lo = np.searchsorted(self.hashes, hashed, "left")
-        hi = np.searchsorted(self.hashes, hashed, "right")
-        found = np.full(len(keys), -1, np.int64)
-        single = np.flatnonzero(hi - lo == 1)
-        if len(single):
-            same = pc.equal(self.keys.take(indices(lo[single])), keys.take(indices(single)))
-            hit = single[np.asarray(pc.fill_null(same, False))]
-            found[hit] = lo[hit]
-        for query in np.flatnonzero(hi - lo > 1).tolist():  # colliding hashes: compare keys
-            wanted = keys[query].as_py()
-            for entry in range(int(lo[query]), int(hi[query])):
-                if self.keys[entry].as_py() == wanted:
-                    found[query] = entry
-        return found
+        counts = np.searchsorted(self.hashes, hashed, "right") - lo
+        query = np.repeat(np.arange(len(hashed)), counts)
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        return query, np.repeat(lo, counts) + np.arange(len(query)) - first
 
-    def replaced(self, keys: pa.Array, seq: int) -> KeyIndex:
-        """The index after chunk ``seq`` stored new versions of ``keys`` (its rows, in order)."""
-        keys = combined(keys)
-        if not len(keys):
-            return self
-        old = self.find(keys)
-        keep = np.ones(len(self), bool)
-        keep[old[old >= 0]] = False
-        hashed = hash_strings(keys)
+    def replaced(self, superseded: np.ndarray, hashed: np.ndarray, seq: int) -> KeyIndex:
+        """The index after chunk ``seq`` stored new versions (hashes ``hashed``, in row order)
+        of the records whose current entries are ``superseded``."""
+        hashes, chunks, rows = self.hashes, self.chunks, self.rows
+        if len(superseded):
+            hashes, chunks, rows = (np.delete(a, superseded) for a in (hashes, chunks, rows))
         order = np.argsort(hashed, kind="stable")
-        new_hashes = hashed[order]
-        base = np.flatnonzero(keep)
-        old_hashes = self.hashes[base]
-        at = np.searchsorted(old_hashes, new_hashes, "right") + np.arange(len(order))
-        total = len(base) + len(order)
-        source = np.empty(total, np.int64)
-        is_new = np.zeros(total, bool)
-        is_new[at] = True
-        source[~is_new] = base
-        source[is_new] = -1 - order
-        take_old = source >= 0
-        hashes = np.empty(total, np.uint64)
-        hashes[take_old] = self.hashes[source[take_old]]
-        hashes[~take_old] = new_hashes
-        chunks = np.full(total, seq, np.int64)
-        chunks[take_old] = self.chunks[source[take_old]]
-        rows = -1 - source
-        rows[take_old] = self.rows[source[take_old]]
-        all_keys = pa.concat_arrays([self.keys, keys])
-        key_source = np.where(take_old, source, len(self) + (-1 - source))
-        return KeyIndex(hashes, all_keys.take(indices(key_source)), chunks, rows)
+        fresh = hashed[order]
+        at = np.searchsorted(hashes, fresh, "right")
+        return KeyIndex(
+            np.insert(hashes, at, fresh),
+            np.insert(chunks, at, np.full(len(order), seq, np.int32)),
+            np.insert(rows, at, order.astype(np.int32)),
+        )
 
 
 class Records:
@@ -201,26 +189,47 @@ class Records:
                 _, dropped = self._chunks.popitem(last=False)
                 self._cached_bytes -= dropped.nbytes
 
+    @staticmethod
+    def _gather(index: KeyIndex, entries: np.ndarray, read: Callable[[int], pa.Table]) -> pa.Table:
+        """Rows of the chunks ``read`` returns, at these index entries, in that order."""
+        chunks = index.chunks[entries]
+        parts, places = [], []
+        for seq in np.unique(chunks).tolist():
+            mine = np.flatnonzero(chunks == seq)
+            parts.append(read(seq).take(indices(index.rows[entries[mine]])))
+            places.append(mine)
+        table = pa.concat_tables(parts)
+        order = np.argsort(np.concatenate(places), kind="stable")
+        return table.take(indices(order)).combine_chunks()
+
     def rows(
         self, session: Session, counter_id: int, index: KeyIndex, entries: np.ndarray
     ) -> pa.Table:
         """The versions at these index entries, in that order."""
         if not len(entries):
             return self.schema.empty_table()
-        chunks = index.chunks[entries]
-        parts, places = [], []
-        for seq in np.unique(chunks).tolist():
-            mine = np.flatnonzero(chunks == seq)
-            table = self.chunk(session, counter_id, seq)
-            parts.append(table.take(indices(index.rows[entries[mine]])))
-            places.append(mine)
-        table = pa.concat_tables(parts)
-        order = np.argsort(np.concatenate(places), kind="stable")
-        return table.take(indices(order)).combine_chunks()
+        return self._gather(index, entries, lambda seq: self.chunk(session, counter_id, seq))
+
+    def find(
+        self, session: Session, counter_id: int, index: KeyIndex, keys: pa.Array
+    ) -> np.ndarray:
+        """The index entry of each key, or -1: hash candidates checked against stored keys."""
+        keys = combined(keys)
+        found = np.full(len(keys), -1, np.int64)
+        query, entry = index.candidates(hash_strings(keys))
+        if len(entry):
+            stored = self._gather(
+                index,
+                entry,
+                lambda seq: session.records.chunk_keys(counter_id, self.kind, seq),
+            ).column(0)
+            same = np.asarray(pc.equal(stored, keys.take(indices(query))))
+            found[query[same]] = entry[same]
+        return found
 
     def load(self, session: Session, counter_id: int, index: KeyIndex, keys: pa.Array) -> pa.Table:
         """The current versions of the records with these keys (unknown keys are absent)."""
-        found = index.find(combined(keys))
+        found = self.find(session, counter_id, index, keys)
         return self.rows(session, counter_id, index, found[found >= 0])
 
     def all(
@@ -231,9 +240,12 @@ class Records:
         columns: Sequence[str] | None = None,
     ) -> pa.Table:
         """Every current version, by key."""
-        order = np.asarray(pc.sort_indices(index.keys)) if len(index) else np.zeros(0, np.int64)
-        table = self.rows(session, counter_id, index, order)
-        return table.select(list(columns)) if columns else table
+        names = list(columns or self.schema.names)
+        wanted = names if self.key in names else [*names, self.key]
+        parts = list(self.stream(session, counter_id, index, wanted))
+        table = pa.concat_tables(parts) if parts else self.schema.empty_table().select(wanted)
+        table = table.sort_by(self.key).select(names)
+        return table.combine_chunks()
 
     def stream(
         self, session: Session, counter_id: int, index: KeyIndex, columns: Sequence[str]
@@ -248,5 +260,7 @@ class Records:
         if not len(rows):
             return index
         rows = rows.select(self.schema.names).cast(self.schema).combine_chunks()
+        keys = combined(rows.column(self.key))
+        superseded = self.find(session, counter_id, index, keys)
         seq = session.records.add(counter_id, self.kind, rows, self.key)
-        return index.replaced(rows.column(self.key), seq)
+        return index.replaced(superseded[superseded >= 0], hash_strings(keys), seq)

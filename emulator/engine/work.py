@@ -27,6 +27,8 @@ from emulator.rules import RuleSet
 from emulator.store import Session
 
 REACH_SEQUENCE = "goal_reach"
+TALLIES_KEPT = 8
+"""Per-flush tallies of moved records kept apart before they are summed into one."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,10 @@ class Work:
 
     def count(self, book: Records, values: pa.Array, sign: int = 1) -> None:
         """``values`` of the book's counted column gain (or, ``sign=-1``, lose) a record."""
-        self.moves.setdefault(book.kind, []).append(Tally.of([hash_strings(values)], sign))
+        moves = self.moves.setdefault(book.kind, [])
+        moves.append(Tally.of([hash_strings(values)], sign))
+        if len(moves) > TALLIES_KEPT:  # a big upload's moves stay about its customers' size
+            moves[:] = [Tally.total(moves)]
 
     def install(self) -> None:
         """After the commit: readers now see this upload's versions."""

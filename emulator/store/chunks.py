@@ -90,8 +90,15 @@ class RecordChunks:
         return [(seq, decode(blob).column(0).combine_chunks()) for seq, blob in rows]
 
     def chunk(self, counter_id: int, kind: str, seq: int) -> pa.Table:
+        return self._blob("chunk", counter_id, kind, seq)
+
+    def chunk_keys(self, counter_id: int, kind: str, seq: int) -> pa.Table:
+        """Only the key column of one chunk (to check a key look-up)."""
+        return self._blob("keys", counter_id, kind, seq)
+
+    def _blob(self, column: str, counter_id: int, kind: str, seq: int) -> pa.Table:
         (blob,) = self.conn.execute(
-            "SELECT chunk FROM record_chunks WHERE counter_id = ? AND kind = ? AND seq = ?",
+            f"SELECT {column} FROM record_chunks WHERE counter_id = ? AND kind = ? AND seq = ?",
             (counter_id, kind, seq),
         ).fetchone()
         return decode(blob)
