@@ -87,7 +87,6 @@ def _conflict(visit_id: int, earlier: bool) -> ApiError:
 
 def _unique(batch: pa.Table) -> pa.Table:
     """The load without its own repeats (a repeat with other data is a conflict)."""
-    batch = batch.combine_chunks()
     ids = numbers(batch.column("visit_id"))
     order = np.argsort(ids, kind="stable")
     repeat = np.zeros(len(ids), bool)
@@ -96,7 +95,7 @@ def _unique(batch: pa.Table) -> pa.Table:
         first = order[np.searchsorted(ids[order], ids[row])]
         if _row_differs(batch, int(first), batch, row):
             raise _conflict(int(ids[row]), earlier=False)
-    return batch.filter(pa.array(~repeat))
+    return batch.filter(pa.array(~repeat)) if repeat.any() else batch
 
 
 def _row_differs(a: pa.Table, i: int, b: pa.Table, j: int) -> bool:

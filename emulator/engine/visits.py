@@ -66,6 +66,11 @@ class IndexKind(StrEnum):
 
 
 def _numpy(column: pa.ChunkedArray | pa.Array, dtype: type) -> np.ndarray:
+    """A numeric column as numpy, nulls as 0 (a view of the column's buffer when it can be)."""
+    if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
+        column = column.chunk(0)
+    if isinstance(column, pa.Array) and not column.null_count:
+        return column.to_numpy().astype(dtype, copy=False)
     return np.asarray(pc.fill_null(column, 0).to_numpy(), dtype=dtype)
 
 
@@ -138,7 +143,7 @@ class VisitTable:
         """A new table that also holds ``visits`` (ids not already present, any order)."""
         if not len(visits):
             return self
-        visits = visits.select(VISIT_SCHEMA.names).cast(VISIT_SCHEMA).combine_chunks()
+        visits = visits.select(VISIT_SCHEMA.names).cast(VISIT_SCHEMA)
         new_ids = _numpy(visits.column("visit_id"), np.int64)
         starts = _numpy(visits.column("start_time"), np.int64)
         indexes = dict(self.indexes)

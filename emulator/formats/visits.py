@@ -172,7 +172,9 @@ def check_columns(
             out[name] = cells
         if name in DEFAULTS:
             out[name] = pc.fill_null(out[name], DEFAULTS[name])
-    table = pa.table(out, schema=SCHEMA).filter(pa.array(~checks.bad))
+    table = pa.table(out, schema=SCHEMA)
+    if checks.bad.any():  # a filter copies every column: only when a row must go
+        table = table.filter(pa.array(~checks.bad))
     checks.errors.sort(key=lambda e: e.line)
     return table, checks.errors
 
