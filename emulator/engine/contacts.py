@@ -23,6 +23,7 @@ from emulator.engine.orders import IDENTIFIER_NAMES, customer_keys
 from emulator.engine.state import KeyedRows, State, merge_field, merge_records, take_rows
 from emulator.engine.statuses import StatusBook
 from emulator.engine.work import Work
+from emulator.formats.hashing import hash_strings
 from emulator.store.tables import CONTACT_FIELDS, CONTACT_ROW
 
 CREATE_BIT = 1 << FIELD_NAMES[UploadKind.CONTACTS].index("create_date_time")
@@ -112,6 +113,9 @@ def relink(work: Work, customers: list[str]) -> None:
     if not work.rules.relink_on_contact_upload or not customers:
         return
     names = pa.array(customers, pa.string())
+    orders = work.books.orders.tally(work.session, work.counter_id)
+    if not orders.get(hash_strings(names)).any():  # none of them has an order: nothing to read
+        return
     found = [
         part.filter(
             pc.and_(
