@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from emulator import Contact, Goal, RuleSet, UploadKind
@@ -198,6 +199,21 @@ def test_an_upload_over_the_customer_order_limit_fails_and_names_the_customer(tm
     assert emu.order_ids(COUNTER) == ["o0"]
     emu.upload_records(COUNTER, UploadKind.ORDERS, rows[:2], "SAVE")  # o0 is an update
     assert emu.order_ids(COUNTER) == ["o0", "o1"]
+
+
+def test_customers_sharing_a_hash_do_not_share_the_cap(tmp_path, monkeypatch):
+    """The tally of orders per customer is kept by 64-bit hash; when two customers' hashes
+    meet, it only chooses whom to count, and the cap still counts each customer's own orders."""
+    from emulator.engine import cap, records, work
+
+    for module in (cap, records, work):  # every key hashes alike: every count collides
+        monkeypatch.setattr(module, "hash_strings", lambda v: np.zeros(len(v), np.uint64))
+    emu = _linked_setup(tmp_path, rules=RuleSet(orders_per_customer_limit=2))
+    at = msk(2024, 3, 1, 10)
+    first = [order("a", at, "PAID", "c1"), order("b", at, "PAID", "c1")]
+    emu.upload_records(COUNTER, UploadKind.ORDERS, first, "SAVE")
+    emu.upload_records(COUNTER, UploadKind.ORDERS, [order("c", at, "PAID", "c2")], "SAVE")
+    assert emu.order_ids(COUNTER) == ["a", "b", "c"]
 
 
 @pytest.mark.parametrize("restart", [False, True])

@@ -8,7 +8,8 @@ take it over the limit, instead of passing while rows are dropped.
 Only a customer whose stored orders plus rows in the upload exceed the limit can pass it, so
 an upload first counts its rows per customer (by hash), compares them with the counter's
 :class:`~emulator.engine.tally.Tally`, and follows row by row only the few customers left:
-the *watched* ones. Usually there are none and nothing more is read.
+the *watched* ones, whose stored orders are then counted exactly. Usually there are none and
+nothing more is read.
 """
 
 from __future__ import annotations
@@ -47,12 +48,26 @@ def watched(
     over = sent.hashes[stored.get(sent.hashes) + sent.counts > limit]
     if not len(over):
         return {}
-    found: dict[str, int] = {}
+    names: set[str] = set()
     for part in customers():
-        hit = np.isin(hash_strings(part), over)
-        for name in set(take(part, np.flatnonzero(hit)).to_pylist()) - set(found):
-            found[name] = int(stored.get(hash_strings(pa.array([name])))[0])
-    return found
+        names.update(take(part, np.flatnonzero(np.isin(hash_strings(part), over))).to_pylist())
+    return _stored_orders(session, orders, counter_id, sorted(names))
+
+
+def _stored_orders(
+    session: Session, orders: Records, counter_id: int, names: list[str]
+) -> dict[str, int]:
+    """The exact stored orders of each of ``names`` (the tally's hashes could merge two
+    customers' counts, so it only chooses whom to count)."""
+    counts = dict.fromkeys(names, 0)
+    wanted = pa.array(names, pa.string())
+    index = orders.index(counter_id)
+    for part in orders.stream(session, counter_id, index, ["customer_key"]):
+        keys = part.column("customer_key")
+        mine = keys.filter(pc.is_in(keys, value_set=wanted))
+        for item in pc.value_counts(mine).to_pylist():
+            counts[item["values"]] += item["counts"]
+    return counts
 
 
 def cap_errors(

@@ -3,8 +3,8 @@
 The per-customer order cap needs how many orders each customer of an upload already has. A
 :class:`Tally` answers that without holding the customers' keys: 16 bytes per customer, built
 once per counter by streaming the stored chunks and then moved along by each upload's changes.
-Two customers whose keys share a 64-bit hash would share a count; among 10 million customers
-the chance of any such pair is about 3 in a million.
+Two customers whose keys share a 64-bit hash would share a count, so a tally only chooses
+whom to look at: the cap counts those customers' stored orders exactly (:mod:`.cap`).
 """
 
 from __future__ import annotations
