@@ -26,6 +26,7 @@ from emulator.engine.arrays import (
     group_codes,
     indices,
     merge_lists,
+    numbers,
     scatter,
     take,
     union_by_name,
@@ -153,9 +154,8 @@ class State:
     def load(cls, schema: pa.Schema, keys: pa.Array, key_name: str, stored: pa.Table) -> State:
         """State for ``keys``: the stored row where there is one, nulls elsewhere."""
         n = len(keys)
-        stored_keys = stored.column(key_name).to_pylist()
-        slot = {k: i for i, k in enumerate(stored_keys)}
-        where = np.array([slot.get(k, -1) for k in keys.to_pylist()], np.int64)
+        slot = pc.index_in(combined(keys), value_set=combined(stored.column(key_name)))
+        where = numbers(slot, -1).astype(np.int64)
         exists = where >= 0
         columns = {}
         for f in schema:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emulator.engine.arrays import search
+
 
 @dataclass(frozen=True)
 class Tally:
@@ -52,7 +54,7 @@ class Tally:
         """The count of each hash (0 when absent)."""
         if not len(self.hashes):
             return np.zeros(len(hashes), np.int64)
-        at = np.searchsorted(self.hashes, hashes)
+        at = search(self.hashes, hashes)
         inside = at < len(self.hashes)
         hit = np.zeros(len(hashes), bool)
         hit[inside] = self.hashes[at[inside]] == hashes[inside]

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from emulator import matching
 from emulator.dates import from_ts
 from emulator.domain import Visit
+from emulator.engine.arrays import search
 from emulator.engine.attribution import Attribution, attributed
 from emulator.engine.keys import hex_keys, text_keys
 from emulator.matching.sorting import by_key
@@ -168,7 +169,7 @@ class VisitTable:
         return cls().with_visits(pa.concat_tables(chunks))
 
     def positions(self, visit_ids: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.visit_ids, visit_ids)
+        return search(self.visit_ids, visit_ids)
 
     def client_of(self, visit_ids: np.ndarray) -> np.ndarray:
         return self.client_ids[self.positions(visit_ids)]
@@ -180,7 +181,7 @@ class VisitTable:
         ids = self.visit_ids
         if not len(ids):
             return np.zeros(len(visit_ids), bool)
-        pos = np.minimum(np.searchsorted(ids, visit_ids), len(ids) - 1)
+        pos = np.minimum(search(ids, visit_ids), len(ids) - 1)
         return ids[pos] == visit_ids
 
     def index(self, kind: IndexKind) -> matching.VisitIndex | None:
