@@ -2,12 +2,12 @@
 
 Every flush of an upload writes the new state of the records it touched as one chunk (a few
 inserts instead of a row per record). A record's current version is the one the counter's
-:class:`KeyIndex` points to: sorted 64-bit hashes of the keys, the keys themselves (hashes
-can collide) and the chunk and row of each current version. The index is rebuilt from the
-chunks' key columns when a counter is first used after a start, kept in memory, and replaced
-as a whole (immutable) after each commit; an upload in progress works on its own copy, so
-readers only ever see committed versions.
-"""
+:class:`KeyIndex` points to: sorted 64-bit hashes of the keys with the chunk and row of each
+current version, 16 bytes a record. Hashes can collide, so a look-up checks its candidates
+against the chunks' stored key columns (stored apart, small to read). The index is rebuilt
+from those key columns when a counter is first used after a start, kept in memory, and
+replaced as a whole (immutable) after each commit; an upload in progress works on its own
+copy, so readers only ever see committed versions."""
 
 from __future__ import annotations
 
