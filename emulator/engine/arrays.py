@@ -228,9 +228,20 @@ SORTED_SEARCH_FROM = 1024
 def search(haystack: np.ndarray, needles: np.ndarray, side: str = "left") -> np.ndarray:
     """``np.searchsorted`` for many needles: sorted needles let numpy start each binary search
     where the last one ended, several times faster on a large haystack (7x at 10M)."""
+    return bounds(haystack, needles, (side,))[0]
+
+
+def bounds(
+    haystack: np.ndarray, needles: np.ndarray, sides: Sequence[str] = ("left", "right")
+) -> list[np.ndarray]:
+    """:func:`search` on each side, sorting the needles once."""
     if len(needles) < SORTED_SEARCH_FROM:
-        return np.searchsorted(haystack, needles, side)
+        return [np.searchsorted(haystack, needles, side) for side in sides]
     order = np.argsort(needles, kind="stable")
-    found = np.empty(len(needles), np.intp)
-    found[order] = np.searchsorted(haystack, needles[order], side)
+    ordered = needles[order]
+    found = []
+    for side in sides:
+        places = np.empty(len(needles), np.intp)
+        places[order] = np.searchsorted(haystack, ordered, side)
+        found.append(places)
     return found

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from emulator.engine.arrays import combined, indices, search
+from emulator.engine.arrays import bounds, combined, indices
 from emulator.engine.tally import Tally
 from emulator.formats.hashing import hash_strings
 from emulator.store import Session, Store
@@ -84,8 +84,8 @@ class KeyIndex:
 
     def candidates(self, hashed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every ``(query, entry)`` pair whose hashes are equal."""
-        lo = search(self.hashes, hashed, "left")
-        counts = search(self.hashes, hashed, "right") - lo
+        lo, hi = bounds(self.hashes, hashed)
+        counts = hi - lo
         query = np.repeat(np.arange(len(hashed)), counts)
         first = np.repeat(np.cumsum(counts) - counts, counts)
         return query, np.repeat(lo, counts) + np.arange(len(query)) - first
