@@ -19,8 +19,8 @@ _OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 _LEDGER_OPTIONS = ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=1))
 """The ledger is written by every upload and read only when asked (history, goal reports):
 zstd at level 1 stores it in about half LZ4's bytes for the same encoding time, so an upload's
-durable commit writes and syncs less (a 100k-order upload: about 10 % faster). Chunks that
-uploads read back (records, visits, pending parts) keep LZ4, which decodes faster."""
+durable commit writes and syncs less (13 MB of decisions per 100k orders become 7.9 MB).
+Chunks that uploads read back (records, visits, pending parts) keep LZ4, which decodes faster."""
 PARAMETERS = 500
 """Bound parameters per ``IN (...)`` look-up (SQLite allows more; this keeps statements small)."""
 
