@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from emulator.domain import RowError
-from emulator.engine.accept import Intake, PendingUpload, iter_parts
+from emulator.engine.accept import PendingUpload, iter_parts
 from emulator.engine.arrays import take
 from emulator.engine.orders import customer_keys, order_keys
 from emulator.engine.records import Records
@@ -70,21 +70,28 @@ def _stored_orders(
     return counts
 
 
-def cap_errors(
-    session: Session, orders: Records, pending: PendingUpload, limit: int, intake: Intake
-) -> list[RowError]:
-    index = orders.index(pending.counter_id)
-    if len(index) + intake.valid <= limit:
-        return []
-    counts = watched(
+def watch_upload(
+    session: Session, orders: Records, pending: PendingUpload, limit: int
+) -> dict[str, int]:
+    """:func:`watched` for an upload's pending parts: validation names the customers it
+    would take over the limit, and processing in the same transaction reuses the answer."""
+    return watched(
         session,
         orders,
         pending.counter_id,
         lambda: (customer_keys(part) for part in iter_parts(session, pending)),
         limit,
     )
-    if not counts:
+
+
+def cap_errors(
+    session: Session, orders: Records, pending: PendingUpload, watch: dict[str, int], limit: int
+) -> list[RowError]:
+    """The rows that would take a watched customer over ``limit`` (one error per customer)."""
+    if not watch:
         return []
+    index = orders.index(pending.counter_id)
+    counts = dict(watch)
     names = pa.array(list(counts), pa.string())
     seen: set[str] = set()
     errors: dict[str, RowError] = {}

@@ -15,12 +15,12 @@ import pyarrow as pa
 
 from emulator.domain import UploadKind
 from emulator.engine.accept import CALLS, PendingUpload, crossing, iter_parts, key_hashes
-from emulator.engine.cap import watched
+from emulator.engine.cap import watch_upload
 from emulator.engine.config import Goal
 from emulator.engine.contacts import apply_contacts, customers_from_simple_orders, relink
 from emulator.engine.link import contacts_first_key
 from emulator.engine.offline import apply_offline
-from emulator.engine.orders import apply_orders, customer_keys, order_keys
+from emulator.engine.orders import apply_orders, order_keys
 from emulator.engine.work import Work
 
 
@@ -46,7 +46,9 @@ def _in_groups(
         work.flush()
 
 
-def process_crm(work: Work, pending: PendingUpload) -> None:
+def process_crm(work: Work, pending: PendingUpload, watch: dict[str, int] | None = None) -> None:
+    """Apply a CRM upload; ``watch`` is the customer-cap watch validation already found in
+    this transaction (found here otherwise)."""
     kind = pending.kind
     if kind is UploadKind.CONTACTS:
         customers: list[str] = []
@@ -65,13 +67,11 @@ def process_crm(work: Work, pending: PendingUpload) -> None:
         for part in iter_parts(work.session, pending):
             customers_from_simple_orders(work, part)
             work.flush()
-    work.watch = watched(
-        work.session,
-        work.books.orders,
-        work.counter_id,
-        lambda: (customer_keys(part) for part in iter_parts(work.session, pending)),
-        work.rules.orders_per_customer_limit,
-    )
+    if watch is None:
+        watch = watch_upload(
+            work.session, work.books.orders, pending, work.rules.orders_per_customer_limit
+        )
+    work.watch = watch
     _in_groups(
         work,
         pending,

@@ -23,7 +23,7 @@ from emulator.domain import (
 )
 from emulator.engine import accept
 from emulator.engine.accept import CALLS, CRM, Parsed, PendingUpload
-from emulator.engine.cap import cap_errors
+from emulator.engine.cap import cap_errors, watch_upload
 from emulator.engine.catalog import statuses as load_statuses
 from emulator.engine.config import CounterConfig, Goal
 from emulator.engine.counters import call_goal, ensure_crm_goals, load_counter
@@ -75,16 +75,18 @@ class Uploads:
                 capped = kind is not UploadKind.CONTACTS and (
                     counter.rules.customer_cap is CustomerCap.FAIL_UPLOAD
                 )
+                watch = None
                 if capped and not intake.error_count:
                     limit = counter.rules.orders_per_customer_limit
-                    errors = cap_errors(session, self.books.orders, pending, limit, intake)
+                    watch = watch_upload(session, self.books.orders, pending, limit)
+                    errors = cap_errors(session, self.books.orders, pending, watch, limit)
                     intake.errors += errors
                     intake.error_count += len(errors)
                 if intake.error_count:
                     raise _Rejected(intake)
                 meta = Uploading(pending.uploading_id, now, "PASSED", intake.valid, "SYSTEM", fmt)
                 self._record(session, pending, to_jsonable(meta))
-                self._process_if_due(pending, now)
+                self._process_if_due(pending, now, watch)
         except _Rejected as rejected:
             if counter.rules.validation_failure is ValidationFailure.STATUS_FAILED:
                 count = rejected.intake.valid + rejected.intake.error_count
@@ -197,11 +199,13 @@ class Uploads:
         )
 
     # -- processing ---------------------------------------------------------------------------
-    def _process_if_due(self, pending: PendingUpload, now: datetime) -> None:
+    def _process_if_due(
+        self, pending: PendingUpload, now: datetime, watch: dict[str, int] | None = None
+    ) -> None:
         """Inside the recording transaction: an upload due at once is recorded and applied
-        together, all or nothing."""
+        together, all or nothing (``watch``: what validation found for the customer cap)."""
         if pending.process_at <= to_ts(now):
-            self.process(pending.counter_id, pending.family, pending.uploading_id, now)
+            self.process(pending.counter_id, pending.family, pending.uploading_id, now, watch)
 
     def process_due(self, now: datetime) -> int:
         """Process every upload whose processing time has come; returns how many."""
@@ -210,7 +214,14 @@ class Uploads:
             self.process(counter_id, family, uid, now)
         return len(due)
 
-    def process(self, counter_id: int, family: str, uid: str, now: datetime) -> None:
+    def process(
+        self,
+        counter_id: int,
+        family: str,
+        uid: str,
+        now: datetime,
+        watch: dict[str, int] | None = None,
+    ) -> None:
         """Apply one pending upload. It is processed *at its processing time* (received +
         the counter's delay), however far the clock has moved since: every window is measured
         from that moment, as the real service processes an upload within its delay."""
@@ -240,7 +251,7 @@ class Uploads:
             self.store.db.after_commit(work.install)
             meta = dict(row.meta)
             if family == CRM:
-                process_crm(work, pending)
+                process_crm(work, pending, watch)
             else:
                 if family != CALLS:  # offline conversions and yclid conversions
                     targets = {
