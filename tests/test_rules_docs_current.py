@@ -219,27 +219,18 @@ def test_append_keeps_stored_names_and_takes_sent_values(tmp_path):
 def test_ecommerce_preference_picks_the_purchase_visit(tmp_path):
     """With the e-commerce preference (support page crm/about: "the best-fitting session with
     e-commerce data"), the latest visit with a purchase wins over a later plain visit."""
-    rules = RuleSet.from_mapping({"ecommerce_preference": True})
-    emu = _setup(tmp_path, rules)
-    emu.load_visits(
-        COUNTER,
-        [
-            visit(2, 111, msk(2024, 3, 1, 9, 30), purchase_id="buy-1"),
-            visit(3, 111, msk(2024, 3, 1, 9, 45)),
-        ],
-    )
-    _send(emu, "PAID")
-    assert emu.order(COUNTER, "o").linked_visit_id == 2
-    plain = _setup(tmp_path / "plain")
-    plain.load_visits(
-        COUNTER,
-        [
-            visit(2, 111, msk(2024, 3, 1, 9, 30), purchase_id="buy-1"),
-            visit(3, 111, msk(2024, 3, 1, 9, 45)),
-        ],
-    )
-    _send(plain, "PAID")
-    assert plain.order(COUNTER, "o").linked_visit_id == 3
+    preferring = RuleSet.from_mapping({"ecommerce_preference": True})
+    for where, rules, linked in (("preferring", preferring, 2), ("plain", None, 3)):
+        emu = _setup(tmp_path / where, rules)
+        emu.load_visits(
+            COUNTER,
+            [
+                visit(2, 111, msk(2024, 3, 1, 9, 30), purchase_id="buy-1"),
+                visit(3, 111, msk(2024, 3, 1, 9, 45)),
+            ],
+        )
+        _send(emu, "PAID")
+        assert emu.order(COUNTER, "o").linked_visit_id == linked
 
 
 def test_customer_cap_rule_names():

@@ -26,7 +26,7 @@ def lean_memory() -> None:
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
         pa.jemalloc_set_decay_ms(0)
-    except NotImplementedError:
+    except NotImplementedError:  # a pyarrow built without jemalloc: its default pool stays
         pass
     name = ctypes.util.find_library("c")
     libc = ctypes.CDLL(name) if name else None

@@ -3,7 +3,8 @@
 :class:`Emulator` is what the HTTP adapter calls, what scenarios drive, and what users script
 against without HTTP. Its methods check arguments and hand over: the upload lifecycle to
 :mod:`.uploads`, reads to :mod:`.reads` and :mod:`.reports`, counters to :mod:`.counters`,
-the catalogue to :mod:`.catalog`; every SQL statement is in :mod:`emulator.store`.
+the catalogue to :mod:`.catalog` (through :mod:`.facade_manage`); every SQL statement is in
+:mod:`emulator.store`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from emulator.domain import (
     MergeMode,
     OfflineUploading,
     Order,
-    OrderStatus,
     SimpleOrder,
     Uploading,
     UploadKind,
     Visit,
 )
-from emulator.engine import catalog, params, sources
+from emulator.engine import params, sources
 from emulator.engine.accept import CALLS, OFFLINE
 from emulator.engine.columns import from_records
 from emulator.engine.config import JS_GOAL, CounterConfig, Goal
@@ -305,40 +305,6 @@ class Emulator(ReadSide, ManageSide):
         return self._crm(
             counter_id, kind, fmt, mode, lambda _: sources.column_batches(kind, rows())
         )
-
-    # -- status mapping, attributes, products ------------------------------------------------
-    def map_order_statuses(self, counter_id: int, body: Any) -> None:
-        """``POST schema/order_statuses`` (spec §4.6): an upsert by status id."""
-        self.counter(counter_id)
-        with self.store.write() as session:
-            catalog.map_statuses(session, counter_id, body)
-
-    def order_statuses(self, counter_id: int) -> list[OrderStatus]:
-        self.counter(counter_id)
-        return list(catalog.statuses(self.store.read(), counter_id).values())
-
-    def create_attributes(self, counter_id: int, entity_type: str | None, body: Any) -> None:
-        """``POST schema/attributes`` (spec §4.7)."""
-        self.counter(counter_id)
-        entity, attributes = catalog.check_attributes(entity_type, body)
-        with self.store.write() as session:
-            session.counters.upsert_attributes(counter_id, entity, attributes)
-
-    def attributes(
-        self, counter_id: int, entity_type: str | None
-    ) -> dict[str, list[dict[str, Any]]]:
-        self.counter(counter_id)
-        return catalog.attributes(self.store.read(), counter_id, entity_type)
-
-    def create_products(self, counter_id: int, body: Any) -> None:
-        """``POST schema/products`` (spec §4.8)."""
-        self.counter(counter_id)
-        items = catalog.check_products(body)
-        with self.store.write() as session:
-            session.counters.upsert_products(counter_id, items)
-
-    def attribute_types(self, custom: bool = False) -> list[dict[str, Any]]:
-        return catalog.attribute_types(custom)
 
     # -- offline conversions and calls -------------------------------------------------------
     def upload_offline_conversions(

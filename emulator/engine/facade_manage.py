@@ -1,6 +1,7 @@
 """Management operations beyond the upload routes, as a part of
-:class:`~emulator.engine.facade.Emulator`: one goal by id (read, edit, delete) and the older
-generation's yclid conversions (:mod:`.yclids`).
+:class:`~emulator.engine.facade.Emulator`: one goal by id (read, edit, delete), the older
+generation's yclid conversions (:mod:`.yclids`), and the counter's catalogue (status mapping,
+attributes, products: :mod:`.catalog`).
 
 Goal errors follow the management API's autotests as published (404 "Object with id = … not
 found"); goals the service creates itself (CRM, calls) are not edited or deleted here, a choice
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from emulator.domain import OfflineUploading, UploadKind
-from emulator.engine import params, sources
+from emulator.domain import OfflineUploading, OrderStatus, UploadKind
+from emulator.engine import catalog, params, sources
 from emulator.engine.config import JS_GOAL, CounterConfig, Goal
 from emulator.engine.sources import Source
 from emulator.engine.uploads import Uploads
@@ -29,7 +31,8 @@ MAX_GOAL_NAME = 255
 
 
 class ManageSide:
-    """Goal-by-id and yclid-conversion methods of the emulator (mixed into ``Emulator``)."""
+    """Goal-by-id, yclid-conversion and catalogue methods of the emulator (mixed into
+    ``Emulator``)."""
 
     store: Store
     _uploads: Uploads
@@ -79,3 +82,37 @@ class ManageSide:
         return self._uploads.accept_offline(
             counter, YCLID, yclid_only(batches), comment, "BASIC", "YCLID", None, self.now()
         )
+
+    # -- status mapping, attributes, products ------------------------------------------------
+    def map_order_statuses(self, counter_id: int, body: Any) -> None:
+        """``POST schema/order_statuses`` (spec §4.6): an upsert by status id."""
+        self.counter(counter_id)
+        with self.store.write() as session:
+            catalog.map_statuses(session, counter_id, body)
+
+    def order_statuses(self, counter_id: int) -> list[OrderStatus]:
+        self.counter(counter_id)
+        return list(catalog.statuses(self.store.read(), counter_id).values())
+
+    def create_attributes(self, counter_id: int, entity_type: str | None, body: Any) -> None:
+        """``POST schema/attributes`` (spec §4.7)."""
+        self.counter(counter_id)
+        entity, attributes = catalog.check_attributes(entity_type, body)
+        with self.store.write() as session:
+            session.counters.upsert_attributes(counter_id, entity, attributes)
+
+    def attributes(
+        self, counter_id: int, entity_type: str | None
+    ) -> dict[str, list[dict[str, Any]]]:
+        self.counter(counter_id)
+        return catalog.attributes(self.store.read(), counter_id, entity_type)
+
+    def create_products(self, counter_id: int, body: Any) -> None:
+        """``POST schema/products`` (spec §4.8)."""
+        self.counter(counter_id)
+        items = catalog.check_products(body)
+        with self.store.write() as session:
+            session.counters.upsert_products(counter_id, items)
+
+    def attribute_types(self, custom: bool = False) -> list[dict[str, Any]]:
+        return catalog.attribute_types(custom)
